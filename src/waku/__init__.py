@@ -1,0 +1,62 @@
+"""Waku: durable workflows. Every step's result is persisted, so an interrupted
+workflow resumes from its first incomplete step instead of starting over."""
+
+from ._codec import Codec, JsonCodec, PickleCodec
+from ._config import get_store, set_store
+from ._engine import StepFailed
+from ._envelope import RecordKind
+from ._errors import (
+    InvalidTokenError,
+    NonDeterminismError,
+    NotInWorkflowError,
+    SerializationError,
+    StoreError,
+    StoreNotSetError,
+    TokenAlreadyUsedError,
+    UnknownWorkflowError,
+    WakuError,
+    WorkflowCancelled,
+    WorkflowLockedError,
+)
+from ._flow import call, else_, is_failure, pipe, then
+from ._run import WorkflowResult, idempotency_key, run_workflow, step, step_until
+from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
+from ._stores.memory import MemoryStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Codec",
+    "InvalidTokenError",
+    "JsonCodec",
+    "LeaseStore",
+    "MemoryStore",
+    "NonDeterminismError",
+    "NotInWorkflowError",
+    "PickleCodec",
+    "RecordKind",
+    "SerializationError",
+    "StepFailed",
+    "StepStore",
+    "StoreError",
+    "StoreNotSetError",
+    "TokenAlreadyUsedError",
+    "UnknownWorkflowError",
+    "WakuError",
+    "WorkflowCancelled",
+    "WorkflowLockedError",
+    "WorkflowResult",
+    "WorkflowStatusStore",
+    "__version__",
+    "call",
+    "else_",
+    "get_store",
+    "idempotency_key",
+    "is_failure",
+    "pipe",
+    "run_workflow",
+    "set_store",
+    "step",
+    "step_until",
+    "then",
+]

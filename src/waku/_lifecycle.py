@@ -1,0 +1,111 @@
+"""Around a run: take the workflow's lease, keep it alive, record the status."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ._context import Run
+from ._errors import SerializationError, WorkflowLockedError
+from ._flow import is_failure, is_pending
+from ._stores.base import LeaseStore, WorkflowStatusStore
+
+DEFAULT_LEASE_TTL = 30.0
+HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    """``host:pid:nonce``: whoever holds a lease, and how to tell it has died."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class _Renewer:
+    """One daemon thread that renews the leases of live runs at a third of their TTL."""
+
+    def __init__(self) -> None:
+        self._runs: dict[Run, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run: Run, ttl: float) -> None:
+        with self._lock:
+            self._runs[run] = ttl
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="waku-leases", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, run: Run) -> None:
+        with self._lock:
+            self._runs.pop(run, None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                runs = dict(self._runs)
+            interval = min(runs.values(), default=DEFAULT_LEASE_TTL) / 3
+            self._wake.wait(interval)
+            self._wake.clear()
+            for run, ttl in runs.items():
+                store = run.store
+                if isinstance(store, LeaseStore) and run in self._runs:
+                    store.acquire_lease(run.name, run.id, run.owner, ttl)
+
+
+_renewer = _Renewer()
+
+
+@contextmanager
+def leased(run: Run) -> Iterator[None]:
+    """Hold the workflow's lease for the duration, if the store has leases."""
+    store = run.store
+    if not isinstance(store, LeaseStore):
+        yield
+        return
+    ttl = float(getattr(store, "lease_ttl", DEFAULT_LEASE_TTL))
+    run.owner = new_owner()
+    if not store.acquire_lease(run.name, run.id, run.owner, ttl):
+        raise WorkflowLockedError(
+            f"{run.where()} is being run by another process; wait for it to finish, "
+            f"or for its lease to expire (at most {ttl:g} s after that process dies)"
+        )
+    _renewer.add(run, ttl)
+    try:
+        yield
+    finally:
+        _renewer.remove(run)
+        store.release_lease(run.name, run.id, run.owner)
+
+
+def mark_running(run: Run) -> None:
+    """Record that the workflow is running, where the store keeps statuses."""
+    if isinstance(run.store, WorkflowStatusStore):
+        run.store.set_workflow_status(run.name, run.id, "running")
+
+
+def final_status(result: Any, run: Run) -> str:
+    """``waiting``, ``failed`` or ``succeeded``, from the run's final value."""
+    if is_pending(result) or any(not f.done() for f in run.background):
+        return "waiting"
+    return "failed" if is_failure(result) else "succeeded"
+
+
+def mark_finished(run: Run, result: Any) -> None:
+    """Record the run's outcome and, when the codec can store it, its result."""
+    store = run.store
+    if not isinstance(store, WorkflowStatusStore):
+        return
+    status = final_status(result, run)
+    payload = None
+    if status == "succeeded":
+        try:
+            payload = run.codec.encode(result)
+        except (SerializationError, TypeError, ValueError):
+            payload = None  # the status still counts; the value stays in the steps
+    store.set_workflow_status(run.name, run.id, status, payload)

@@ -1,0 +1,108 @@
+"""The store protocols: six methods every store has, and optional capabilities.
+
+A store keeps bytes. It never sees Python values, the running workflow or the
+codec: the engine hands it payloads whose first byte says what they are
+(``waku.RecordKind``) and reads them back. Step 0 holds a workflow's start
+payload; a negative step ``-n`` holds the marker of step ``n`` waiting for a
+callback. Both are ordinary keys to a store.
+
+Optional capabilities are separate small protocols, detected with
+``isinstance`` once per run; a store without them still runs, resumes and
+completes callbacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class StepStore(Protocol):
+    """The six methods of the original library; enough for run, resume and callbacks."""
+
+    def store_start(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
+        """Record that ``step`` began with input ``payload``.
+
+        Called before each execution of a step, again on every retry. Must not
+        touch the step's stored result. Need not be durable on its own: a
+        lost start only loses a diagnostic.
+        """
+        ...
+
+    def store_result(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
+        """Store ``payload`` as the step's result, replacing any earlier one.
+
+        Durable when it returns: a completed step must survive the process.
+        """
+        ...
+
+    def store_result_token(self, workflow_name: str, workflow_id: str, step: int) -> str:
+        """Mint a fresh unguessable token (>= 128 random bits) for this step.
+
+        Keep only its hash (``token_hash``). Every call mints a new token;
+        earlier ones for the step stay valid until spent.
+        """
+        ...
+
+    def store_token_result(self, token: str, payload: bytes) -> tuple[str, str, int]:
+        """Spend ``token`` once: store ``payload`` as its step's result.
+
+        Returns ``(workflow_name, workflow_id, step)``. Atomic: of two racing
+        calls exactly one succeeds; the other raises ``TokenAlreadyUsedError``.
+        An unknown token raises ``InvalidTokenError``. A failing call changes
+        nothing.
+        """
+        ...
+
+    def get_steps(self, workflow_name: str, workflow_id: str) -> Mapping[int, bytes]:
+        """Return every stored result of the workflow, by step, in one read.
+
+        Unknown workflows give an empty mapping. Start records are not included.
+        """
+        ...
+
+    def get_result(self, workflow_name: str, workflow_id: str, step: int) -> bytes | None:
+        """Return the step's stored result, or None when there is none."""
+        ...
+
+
+@runtime_checkable
+class WorkflowStatusStore(Protocol):
+    """Optional: one record per workflow with its status, for listings and the CLI.
+
+    Statuses: ``running``, ``waiting`` (a step awaits a callback or a
+    background step), ``succeeded``, ``failed``.
+    """
+
+    def set_workflow_status(
+        self, workflow_name: str, workflow_id: str, status: str, result: bytes | None = None
+    ) -> None:
+        """Create or update the workflow's record; ``result`` is the final payload."""
+        ...
+
+    def get_workflow_status(self, workflow_name: str, workflow_id: str) -> str | None:
+        """Return the workflow's status, or None for an unknown workflow."""
+        ...
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Optional: leases so that two processes never run one workflow at once."""
+
+    def acquire_lease(self, workflow_name: str, workflow_id: str, owner: str, ttl: float) -> bool:
+        """Take or renew the lease for ``owner`` for ``ttl`` seconds.
+
+        Returns False when another owner holds an unexpired lease. Atomic.
+        """
+        ...
+
+    def release_lease(self, workflow_name: str, workflow_id: str, owner: str) -> None:
+        """Drop the lease if ``owner`` holds it; otherwise do nothing."""
+        ...
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a callback token: what stores keep instead of the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
