@@ -1,6 +1,12 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
+from ._callbacks import (
+    CallbackTimeoutError,
+    create_callback_token,
+    fail_callback,
+    run_workflow_from_callback,
+)
 from ._codec import Codec, JsonCodec, PickleCodec
 from ._config import get_store, set_store
 from ._engine import StepFailed
@@ -19,6 +25,7 @@ from ._errors import (
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, then
+from ._registry import register_workflow, run_callback_workflow
 from ._run import WorkflowResult, idempotency_key, run_workflow, step, step_until
 from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
@@ -26,6 +33,7 @@ from ._stores.memory import MemoryStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "CallbackTimeoutError",
     "Codec",
     "InvalidTokenError",
     "JsonCodec",
@@ -49,12 +57,17 @@ __all__ = [
     "WorkflowStatusStore",
     "__version__",
     "call",
+    "create_callback_token",
     "else_",
+    "fail_callback",
     "get_store",
     "idempotency_key",
     "is_failure",
     "pipe",
+    "register_workflow",
+    "run_callback_workflow",
     "run_workflow",
+    "run_workflow_from_callback",
     "set_store",
     "step",
     "step_until",

@@ -28,6 +28,8 @@ class Run:
     owner: str = ""
     background: list[Any] = field(default_factory=list)
     """Futures of steps still running in the background."""
+    overrides: dict[int, Any] = field(default_factory=dict)
+    """Values for this run only, by step: a callback's rejection, seen once."""
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

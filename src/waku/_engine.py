@@ -45,11 +45,15 @@ def pending() -> Future[Any]:
 
 def replay(run: Run, step: int, function: str) -> Replayed | None:
     """The stored outcome of ``step``, or None when the step must run (again)."""
+    if step in run.overrides:
+        return Replayed(run.overrides.pop(step))
     payload = run.history.get(step)
     if payload is None:
         if -step in run.history:  # waiting for its callback, which has not come
+            from ._callbacks import waiting_value
+
             check_function(run, step, waiting_record(run, step).function, function)
-            return Replayed(pending())
+            return Replayed(waiting_value(run, step))
         return None
     record = unpack(payload, run.where(step))
     if record.kind is RecordKind.ERROR:

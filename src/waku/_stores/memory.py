@@ -25,6 +25,8 @@ class _Token:
 class MemoryStore:
     """A store that lives as long as the process: fast, not durable."""
 
+    durable = False
+
     def __init__(self, *, codec: Codec | None = None) -> None:
         self.codec: Codec = codec or JsonCodec()
         self._lock = threading.Lock()
