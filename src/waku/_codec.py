@@ -72,7 +72,7 @@ class JsonCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode ``value``; SerializationError names the unsupported type and where."""
-        return json.dumps(to_json(value), separators=(",", ":")).encode()
+        return json.dumps(_encode_tree(value), separators=(",", ":")).encode()
 
     def decode(self, data: bytes) -> Any:
         """Decode bytes written by ``encode``."""
@@ -106,81 +106,118 @@ def _type_name(value: Any) -> str:
 # -- encoding: value -> JSON-ready tree ---------------------------------------
 
 
-def to_json(value: Any, path: str = "value") -> Any:
-    """Return a JSON-ready tree for ``value`` (exposed for the tests' error paths)."""
+class _Refused(Exception):
+    """Raised deep in the walk; the codec adds where in the value it happened."""
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.value = value
+        self.reason = reason
+
+
+def to_json(value: Any) -> Any:
+    """Return a JSON-ready tree for ``value``, or raise _Refused for what it cannot store."""
     encode = _ENCODERS.get(type(value))
     if encode is not None:
-        return encode(value, path)
+        return encode(value)
     if isinstance(value, enum.Enum):
-        return {TAG: "enum", "c": _class_ref(type(value), path), "n": value.name}
+        return {TAG: "enum", "c": _class_ref(value), "n": value.name}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {
-            f.name: to_json(getattr(value, f.name), f"{path}.{f.name}")
-            for f in dataclasses.fields(value)
-        }
-        return {TAG: "dc", "c": _class_ref(type(value), path), "f": fields}
-    raise SerializationError(
-        f"{path} is of type {_type_name(value)}, which Waku cannot store faithfully; "
-        "return a supported type (see the README's codec table) or use PickleCodec"
+        fields = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {TAG: "dc", "c": _class_ref(value), "f": fields}
+    raise _Refused(
+        value,
+        f"is of type {_type_name(value)}, which Waku cannot store faithfully; "
+        "return a supported type (see the README's codec table) or use PickleCodec",
     )
 
 
-def _class_ref(cls: type, path: str) -> str:
-    ref = qualified_name(cls)
+def _encode_tree(value: Any) -> Any:
+    try:
+        return to_json(value)
+    except _Refused as refused:
+        where = _locate(value, refused.value, "value") or "a part of the value"
+        raise SerializationError(f"{where} {refused.reason}") from None
+
+
+def _locate(value: Any, target: Any, path: str) -> str | None:
+    """The path to ``target`` inside ``value``: walked only to word an error."""
+    if value is target:
+        return path
+    if type(value) is dict:
+        for key, item in value.items():
+            found = _locate(key, target, f"{path} key") or _locate(item, target, f"{path}[{key!r}]")
+            if found:
+                return found
+    elif type(value) in (list, tuple, set, frozenset):
+        for i, item in enumerate(value):
+            found = _locate(item, target, f"{path}[{i}]")
+            if found:
+                return found
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            found = _locate(getattr(value, f.name), target, f"{path}.{f.name}")
+            if found:
+                return found
+    return None
+
+
+def _class_ref(value: Any) -> str:
+    ref = qualified_name(type(value))
     if "<locals>" in ref:
-        raise SerializationError(
-            f"{path} is an instance of {ref}, a class that cannot be found again after a "
-            "restart; define it at module level"
+        raise _Refused(
+            value,
+            f"is an instance of {ref}, a class that cannot be found again after a restart; "
+            "define it at module level",
         )
     return ref
 
 
-def _same(value: Any, path: str) -> Any:
+_PLAIN = frozenset({str, bool, type(None)})
+
+
+def _same(value: Any) -> Any:
     return value
 
 
-def _int(value: int, path: str) -> Any:
+def _int(value: int) -> Any:
     if value.bit_length() > _MAX_DECIMAL_BITS:
         return {TAG: "int", "v": hex(value)}
     return value
 
 
-def _float(value: float, path: str) -> Any:
+def _float(value: float) -> Any:
     if math.isfinite(value):
         return value
     return {TAG: "float", "v": repr(value)}
 
 
-def _list(value: list[Any], path: str) -> Any:
-    return [to_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+def _list(value: list[Any]) -> Any:
+    return [item if type(item) in _PLAIN else to_json(item) for item in value]
 
 
-def _tuple(value: tuple[Any, ...], path: str) -> Any:
-    return {TAG: "tuple", "v": [to_json(item, f"{path}[{i}]") for i, item in enumerate(value)]}
+def _tuple(value: tuple[Any, ...]) -> Any:
+    return {TAG: "tuple", "v": _list(value)}  # type: ignore[arg-type]
 
 
-def _dict(value: dict[Any, Any], path: str) -> Any:
+def _dict(value: dict[Any, Any]) -> Any:
     if TAG not in value and all(type(key) is str for key in value):
-        return {key: to_json(item, f"{path}[{key!r}]") for key, item in value.items()}
-    pairs = [
-        [to_json(key, f"{path} key"), to_json(item, f"{path}[{key!r}]")]
-        for key, item in value.items()
-    ]
-    return {TAG: "dict", "v": pairs}
+        return {key: item if type(item) in _PLAIN else to_json(item) for key, item in value.items()}
+    return {TAG: "dict", "v": [[to_json(key), to_json(item)] for key, item in value.items()]}
 
 
-def _collection(tag: str) -> Callable[[Any, str], Any]:
-    def encode(value: Any, path: str) -> Any:
-        return {TAG: tag, "v": [to_json(item, f"{path} item") for item in value]}
+def _collection(tag: str) -> Callable[[Any], Any]:
+    def encode(value: Any) -> Any:
+        return {TAG: tag, "v": [to_json(item) for item in value]}
 
     return encode
 
 
-def _bytes(value: bytes, path: str) -> Any:
+def _bytes(value: bytes) -> Any:
     return {TAG: "bytes", "v": base64.b64encode(value).decode()}
 
 
-def _tz(tz: dt.tzinfo | None, path: str) -> Any:
+def _tz(tz: dt.tzinfo | None) -> Any:
     if tz is None:
         return None
     if type(tz) is dt.timezone:
@@ -189,38 +226,36 @@ def _tz(tz: dt.tzinfo | None, path: str) -> Any:
     key = getattr(tz, "key", None)
     if type(tz).__module__ == "zoneinfo" and isinstance(key, str):
         return {"z": key}
-    raise SerializationError(
-        f"{path} has a tzinfo of type {_type_name(tz)}; use datetime.timezone or zoneinfo"
-    )
+    raise _Refused(tz, f"is a tzinfo of type {_type_name(tz)}; use datetime.timezone or zoneinfo")
 
 
-def _datetime(value: dt.datetime, path: str) -> Any:
+def _datetime(value: dt.datetime) -> Any:
     naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "datetime", "v": naive, "tz": _tz(value.tzinfo, path), "fold": value.fold}
+    return {TAG: "datetime", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
 
 
-def _time(value: dt.time, path: str) -> Any:
+def _time(value: dt.time) -> Any:
     naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "time", "v": naive, "tz": _tz(value.tzinfo, path), "fold": value.fold}
+    return {TAG: "time", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
 
 
-def _date(value: dt.date, path: str) -> Any:
+def _date(value: dt.date) -> Any:
     return {TAG: "date", "v": value.isoformat()}
 
 
-def _timedelta(value: dt.timedelta, path: str) -> Any:
+def _timedelta(value: dt.timedelta) -> Any:
     return {TAG: "timedelta", "v": [value.days, value.seconds, value.microseconds]}
 
 
-def _decimal(value: Decimal, path: str) -> Any:
+def _decimal(value: Decimal) -> Any:
     return {TAG: "decimal", "v": str(value)}
 
 
-def _uuid(value: uuid.UUID, path: str) -> Any:
+def _uuid(value: uuid.UUID) -> Any:
     return {TAG: "uuid", "v": str(value)}
 
 
-_ENCODERS: dict[type, Callable[[Any, str], Any]] = {
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
     str: _same,
     bool: _same,
     type(None): _same,
