@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import waku
@@ -99,7 +99,8 @@ def child() -> None:
     result = waku.run_workflow("sales-report", pipeline, workflow_id=WORKFLOW_ID)
     replayed = result.latest_step - len(executed)
     say(
-        f"    steps reached: {result.latest_step}, replayed from the store: {replayed}, run now: {len(executed)}"
+        f"    steps reached: {result.latest_step}, "
+        f"replayed from the store: {replayed}, run now: {len(executed)}"
     )
     say("\n" + str(result.result))
 
