@@ -10,7 +10,7 @@ import pytest
 import waku
 from waku import StepStore
 
-from .dict_store import DictStore
+from .readme_store import DictStore
 
 StoreFactory = Callable[[Path], StepStore]
 
