@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import Future
 from typing import Any
@@ -166,3 +167,29 @@ def test_deadline_takes_the_other_path(store: StepStore) -> None:
     assert final.result == "timed out: CallbackTimeoutError"
     with pytest.raises(waku.InvalidTokenError, match="expired"):
         waku.run_workflow_from_callback(tokens[0], 5)
+
+
+def test_lambda_transform_with_a_durable_store_is_refused_at_token_creation() -> None:
+    from .readme_store import DictStore
+
+    durable = DictStore()  # no ``durable = False``: treated as durable
+
+    def lambda_transform(value: int) -> int:
+        waku.create_callback_token(lambda payload: payload)
+        return value
+
+    waku.register_workflow("lambda-transform", lambda p: waku.step(lambda_transform, p))
+    result = waku.run_callback_workflow("lambda-transform", 1, workflow_id="lt", store=durable)
+    assert isinstance(result.result, waku.SerializationError)  # the step's failure value
+    assert re.search(r"step 1: the callback transform .*module level", str(result.result))
+    assert -1 not in durable.get_steps("lambda-transform", "lt")  # no marker was left behind
+
+
+def test_callback_payload_the_codec_cannot_store_is_refused_before_spending(
+    store: StepStore,
+) -> None:
+    waku.run_callback_workflow("callback-wf", 45, workflow_id="cb-10")
+    with pytest.raises(waku.SerializationError, match="object"):
+        waku.run_workflow_from_callback(tokens[0], object())
+    done = waku.run_workflow_from_callback(tokens[0], {"input": 45, "output": 46})
+    assert done.result == "45 was input, output: 46"
