@@ -84,3 +84,39 @@ def test_a_workflow_runs_resumes_and_replays_on_every_store(store: StepStore) ->
     assert work().result == 20
     assert work().result == 20
     assert calls == ["a", "b"]
+
+
+def test_a_leased_workflow_cannot_run_twice_at_once(store: StepStore) -> None:
+    if not isinstance(store, waku.LeaseStore):
+        pytest.skip("the store has no leases")
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(x: int) -> int:
+        inside.set()
+        release.wait(10)
+        return x
+
+    first = threading.Thread(
+        target=waku.run_workflow,
+        args=("leased", lambda: waku.step(hold, 1)),
+        kwargs={"workflow_id": "L"},
+    )
+    first.start()
+    assert inside.wait(10)
+    try:
+        with pytest.raises(waku.WorkflowLockedError, match="'leased' id 'L'"):
+            waku.run_workflow("leased", lambda: waku.step(hold, 1), workflow_id="L")
+    finally:
+        release.set()
+        first.join()
+    assert waku.run_workflow("leased", lambda: waku.step(hold, 2), workflow_id="L").result == 1
+
+
+def test_status_records_follow_the_run(store: StepStore) -> None:
+    if not isinstance(store, waku.WorkflowStatusStore):
+        pytest.skip("the store keeps no workflow status")
+    waku.run_workflow("status", lambda: waku.step(lambda x: x, 1), workflow_id="ok")
+    waku.run_workflow("status", lambda: waku.step(lambda x: 1 / 0, 1), workflow_id="bad")
+    assert store.get_workflow_status("status", "ok") == "succeeded"
+    assert store.get_workflow_status("status", "bad") == "failed"
+    assert store.get_workflow_status("status", "unknown") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ from ._errors import SerializationError, WorkflowLockedError
 from ._flow import is_failure, is_pending
 from ._stores.base import LeaseStore, WorkflowStatusStore
 
+log = logging.getLogger("waku")
 DEFAULT_LEASE_TTL = 30.0
 HOST = socket.gethostname()
 
@@ -53,9 +55,21 @@ class _Renewer:
             self._wake.wait(interval)
             self._wake.clear()
             for run, ttl in runs.items():
-                store = run.store
-                if isinstance(store, LeaseStore) and run in self._runs:
-                    store.acquire_lease(run.name, run.id, run.owner, ttl)
+                if run in self._runs:
+                    self._renew(run, ttl)
+
+    @staticmethod
+    def _renew(run: Run, ttl: float) -> None:
+        store = run.store
+        try:
+            kept = isinstance(store, LeaseStore) and store.acquire_lease(
+                run.name, run.id, run.owner, ttl
+            )
+        except Exception:
+            log.exception("renewing the lease of %s failed; retrying", run.where())
+            return
+        if not kept:
+            log.error("%s lost its lease to another process; its steps may run twice", run.where())
 
 
 _renewer = _Renewer()
