@@ -193,3 +193,12 @@ def test_callback_payload_the_codec_cannot_store_is_refused_before_spending(
         waku.run_workflow_from_callback(tokens[0], object())
     done = waku.run_workflow_from_callback(tokens[0], {"input": 45, "output": 46})
     assert done.result == "45 was input, output: 46"
+
+
+def test_status_is_waiting_until_the_callback_comes(store: StepStore) -> None:
+    if not isinstance(store, waku.WorkflowStatusStore):
+        pytest.skip("the store keeps no workflow status")
+    waku.run_callback_workflow("callback-wf", 45, workflow_id="cb-11")
+    assert store.get_workflow_status("callback-wf", "cb-11") == "waiting"
+    waku.run_workflow_from_callback(tokens[0], {"input": 45, "output": 46})
+    assert store.get_workflow_status("callback-wf", "cb-11") == "succeeded"
