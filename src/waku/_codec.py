@@ -72,11 +72,11 @@ class JsonCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode ``value``; SerializationError names the unsupported type and where."""
-        return json.dumps(_encode_tree(value), separators=(",", ":")).encode()
+        return _JSON_ENCODER.encode(_encode_tree(value)).encode()
 
     def decode(self, data: bytes) -> Any:
         """Decode bytes written by ``encode``."""
-        return json.loads(data, object_hook=_from_tagged)
+        return _JSON_DECODER.decode(data.decode())
 
 
 class PickleCodec:
@@ -340,6 +340,10 @@ def _load_dataclass(obj: dict[str, Any]) -> Any:
         object.__setattr__(value, name, item)
     return value
 
+
+# Built once: json.dumps/loads with options build a new coder on every call.
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_JSON_DECODER = json.JSONDecoder(object_hook=_from_tagged)
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "int": lambda o: int(o["v"], 16),
