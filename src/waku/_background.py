@@ -1,8 +1,8 @@
 """Background steps and the continuations that carry their workflows on.
 
 A background step's function runs on an executor. When it finishes, its
-outcome is stored (``record_outcome``, as for any step), then its future
-resolves, then the step counts as *settled*. Once every background step a run
+outcome is stored (``record_outcome``, as for any step), then the step counts
+as *settled*, then its future resolves. Once every background step a run
 started has settled, the workflow function is run again from the stored
 results on a continuation thread: that ordering is the whole guarantee that a
 continuation never starts before the results it replays are stored.
@@ -66,7 +66,7 @@ def launch(
 def _settle(
     scope: StepScope, task: Future[Any], out: Future[Any], settled: Future[tuple[int, Any]]
 ) -> None:
-    """Store the step's outcome, then resolve its future, then mark it settled."""
+    """Store the step's outcome, then mark it settled, then resolve its future."""
     from ._run import record_outcome
 
     try:
@@ -81,11 +81,13 @@ def _settle(
         out.set_exception(problem)
         settled.set_exception(problem)
         return
+    # Settled before the future resolves: whoever sees the future done may rely on
+    # the workflow being carried on.
+    settled.set_result((scope.step, value if is_failure(value) else None))
     if is_failure(value):
         out.set_exception(value)
     elif not isinstance(value, Future):  # a step awaiting its callback stays pending
         out.set_result(value)
-    settled.set_result((scope.step, value if is_failure(value) else None))
 
 
 def carry_on(run: Run, again: Callable[[Run], Any]) -> Future[Any]:
