@@ -30,6 +30,7 @@ class _Renewer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._interval = DEFAULT_LEASE_TTL / 3
 
     def add(self, run: Run, ttl: float) -> None:
         with self._lock:
@@ -37,7 +38,11 @@ class _Renewer:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="waku-leases", daemon=True)
                 self._thread.start()
-        self._wake.set()
+            sooner = ttl / 3 < self._interval
+        # Only a shorter TTL changes when the loop must wake; waking for every new run
+        # would renew every live lease each time one starts (quadratic under load).
+        if sooner:
+            self._wake.set()
 
     def remove(self, run: Run) -> None:
         with self._lock:
@@ -45,11 +50,13 @@ class _Renewer:
 
     def _loop(self) -> None:
         while True:
+            woke = self._wake.wait(self._interval)
+            self._wake.clear()
             with self._lock:
                 runs = dict(self._runs)
-            interval = min(runs.values(), default=DEFAULT_LEASE_TTL) / 3
-            self._wake.wait(interval)
-            self._wake.clear()
+                self._interval = min(runs.values(), default=DEFAULT_LEASE_TTL) / 3
+            if woke:
+                continue  # woken to shorten the interval; no lease is older than it yet
             for run, ttl in runs.items():
                 store = run.store
                 if isinstance(store, LeaseStore) and run in self._runs:
