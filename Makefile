@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench bench-async clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/core.py
+
+bench-async: $(STAMP)
+	$(BIN)/python bench/async.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache waku.db*

@@ -1,6 +1,7 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
+from ._aio import run_workflow_async
 from ._callbacks import (
     CallbackTimeoutError,
     create_callback_token,
@@ -24,9 +25,16 @@ from ._errors import (
     WorkflowCancelled,
     WorkflowLockedError,
 )
-from ._flow import call, else_, is_failure, pipe, then
+from ._flow import call, else_, is_failure, pipe, pipe_async, then
 from ._registry import register_workflow, run_callback_workflow
-from ._run import WorkflowResult, idempotency_key, run_workflow, step, step_until
+from ._run import (
+    WorkflowResult,
+    idempotency_key,
+    run_workflow,
+    step,
+    step_async,
+    step_until,
+)
 from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
 
@@ -64,12 +72,15 @@ __all__ = [
     "idempotency_key",
     "is_failure",
     "pipe",
+    "pipe_async",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",
+    "run_workflow_async",
     "run_workflow_from_callback",
     "set_store",
     "step",
+    "step_async",
     "step_until",
     "then",
 ]

@@ -1,13 +1,20 @@
 """Failures as values: then, else_, call, pipe, is_failure. Pure, no I/O.
 
-A failure is an ``Exception`` instance used as a value. A pending
-``concurrent.futures.Future`` (an async step or a callback still under way)
-flows through ``then`` like a failure: later steps wait for the re-run.
+A failure is an ``Exception`` instance used as a value. A
+``concurrent.futures.Future`` (a background step or a callback still under
+way) flows through ``then`` like a failure: later steps wait for the re-run.
+A future passes through even when it has already finished, so how far a run
+gets never depends on how fast a background step was.
+
+With an ``async def`` function, ``then``, ``else_`` and ``call`` return an
+awaitable (always, even when the value passes through), and ``pipe_async``
+threads a value through functions that may return awaitables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar, overload
 
@@ -36,16 +43,40 @@ def is_pending(value: object) -> bool:
 
 
 def passes_through(value: object) -> bool:
-    """True for values a step hands on untouched: failures and pending futures."""
-    return isinstance(value, Exception) or is_pending(value)
+    """True for values a step hands on untouched: failures and futures."""
+    return isinstance(value, (Exception, Future))
+
+
+def is_async(f: object) -> bool:
+    """True for an ``async def`` function (also behind a partial, a method or ``__call__``)."""
+    return inspect.iscoroutinefunction(f) or inspect.iscoroutinefunction(
+        getattr(f, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    )
 
 
 def call(f: Callable[..., R], *args: Any, **kwargs: Any) -> R | Exception:
-    """Call ``f``; an ``Exception`` it raises is returned as the value."""
+    """Call ``f``; an ``Exception`` it raises is returned as the value.
+
+    For an ``async def`` ``f``, returns an awaitable of the same.
+    """
+    if is_async(f):
+        return _call_async(f, *args, **kwargs)  # type: ignore[return-value, arg-type]
     try:
         return f(*args, **kwargs)
     except Exception as error:
         return error
+
+
+async def _call_async(f: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await f(*args, **kwargs)
+    except Exception as error:
+        return error
+
+
+async def _resolved(value: Any) -> Any:
+    """An awaitable of a value already at hand (a value passing an async function by)."""
+    return value
 
 
 @overload
@@ -57,7 +88,7 @@ def then(f: Callable[[Any], Any], value: Any = MISSING, /) -> Any:
     if value is MISSING:
         return lambda v: then(f, v)
     if passes_through(value):
-        return value
+        return _resolved(value) if is_async(f) else value
     return call(f, value)
 
 
@@ -71,11 +102,23 @@ def else_(f: Callable[[Exception], Any], value: Any = MISSING, /) -> Any:
         return lambda v: else_(f, v)
     if is_failure(value):
         return call(f, value)
-    return value
+    return _resolved(value) if is_async(f) else value
 
 
 def pipe(value: Any, *fns: Callable[[Any], Any]) -> Any:
     """Thread ``value`` through ``fns`` left to right (Clojure's ``->>``)."""
     for f in fns:
         value = f(value)
+    return value
+
+
+async def pipe_async(value: Any, *fns: Callable[[Any], Any]) -> Any:
+    """``pipe`` for async workflows: an awaitable value or result is awaited before it
+    goes on, so ``async def`` steps and plain functions mix freely."""
+    if inspect.isawaitable(value):
+        value = await value
+    for f in fns:
+        value = f(value)
+        if inspect.isawaitable(value):
+            value = await value
     return value

@@ -7,8 +7,6 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from ._context import Run
@@ -34,6 +32,7 @@ class _Renewer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._interval = DEFAULT_LEASE_TTL / 3
 
     def add(self, run: Run, ttl: float) -> None:
         with self._lock:
@@ -41,7 +40,11 @@ class _Renewer:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="waku-leases", daemon=True)
                 self._thread.start()
-        self._wake.set()
+            sooner = ttl / 3 < self._interval
+        # Only a shorter TTL changes when the loop must wake; waking for every new run
+        # would renew every live lease each time one starts (quadratic under load).
+        if sooner:
+            self._wake.set()
 
     def remove(self, run: Run) -> None:
         with self._lock:
@@ -49,11 +52,13 @@ class _Renewer:
 
     def _loop(self) -> None:
         while True:
+            woke = self._wake.wait(self._interval)
+            self._wake.clear()
             with self._lock:
                 runs = dict(self._runs)
-            interval = min(runs.values(), default=DEFAULT_LEASE_TTL) / 3
-            self._wake.wait(interval)
-            self._wake.clear()
+                self._interval = min(runs.values(), default=DEFAULT_LEASE_TTL) / 3
+            if woke:
+                continue  # woken to shorten the interval; no lease is older than it yet
             for run, ttl in runs.items():
                 if run in self._runs:
                     self._renew(run, ttl)
@@ -75,26 +80,49 @@ class _Renewer:
 _renewer = _Renewer()
 
 
-@contextmanager
-def leased(run: Run) -> Iterator[None]:
-    """Hold the workflow's lease for the duration, if the store has leases."""
+def take_lease(run: Run) -> None:
+    """Hold the workflow's lease while the run lives, if the store has leases.
+
+    A run that continues another (after background steps) inherits its owner,
+    so the lease passes from one to the next without a gap another process
+    could use.
+    """
     store = run.store
     if not isinstance(store, LeaseStore):
-        yield
         return
     ttl = float(getattr(store, "lease_ttl", DEFAULT_LEASE_TTL))
-    run.owner = new_owner()
+    run.owner = run.owner or new_owner()
     if not store.acquire_lease(run.name, run.id, run.owner, ttl):
         raise WorkflowLockedError(
             f"{run.where()} is being run by another process; wait for it to finish, "
             f"or for its lease to expire (at most {ttl:g} s after that process dies)"
         )
     _renewer.add(run, ttl)
-    try:
-        yield
-    finally:
-        _renewer.remove(run)
+
+
+def release(run: Run) -> None:
+    """Give the lease back: the run is over and nothing carries it on."""
+    _renewer.remove(run)
+    store = run.store
+    if isinstance(store, LeaseStore) and run.owner:
         store.release_lease(run.name, run.id, run.owner)
+
+
+def hand_over(previous: Run, successor: Run) -> None:
+    """``successor`` continues ``previous``: same owner, so its lease carries over."""
+    successor.owner = previous.owner
+    _renewer.remove(previous)
+
+
+def begin(run: Run) -> None:
+    """Take the lease, read the history in one query, record that the run is running."""
+    take_lease(run)
+    try:
+        run.history = dict(run.store.get_steps(run.name, run.id))
+        mark_running(run)
+    except BaseException:
+        release(run)
+        raise
 
 
 def mark_running(run: Run) -> None:
@@ -105,9 +133,15 @@ def mark_running(run: Run) -> None:
 
 def final_status(result: Any, run: Run) -> str:
     """``waiting``, ``failed`` or ``succeeded``, from the run's final value."""
-    if is_pending(result) or any(not f.done() for f in run.background):
+    if is_pending(result) or run.background:  # background steps carry the run on
         return "waiting"
     return "failed" if is_failure(result) else "succeeded"
+
+
+def mark_failed(run: Run) -> None:
+    """Record that the run stopped on an error it could not turn into a value."""
+    if isinstance(run.store, WorkflowStatusStore):
+        run.store.set_workflow_status(run.name, run.id, "failed")
 
 
 def mark_finished(run: Run, result: Any) -> None:
