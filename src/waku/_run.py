@@ -262,8 +262,3 @@ def idempotency_key() -> str:
     """A key stable across retries and resumes of the current step, for external APIs."""
     scope = require_step("idempotency_key()")
     return f"{scope.run.name}/{scope.run.id}/{scope.step}"
-
-
-def current_workflow_id() -> str:
-    """The id of the running workflow."""
-    return require_run().id
