@@ -22,6 +22,7 @@ from ._flow import call, else_, is_failure, pipe, then
 from ._run import WorkflowResult, idempotency_key, run_workflow, step, step_until
 from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
+from ._stores.sqlite import SQLiteStore
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "NotInWorkflowError",
     "PickleCodec",
     "RecordKind",
+    "SQLiteStore",
     "SerializationError",
     "StepFailed",
     "StepStore",
