@@ -61,6 +61,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO UPDATE SET function = coalesce(excluded.function, function),
     status = excluded.status, output = excluded.output, finished_at = excluded.finished_at
 """
+# A step's start and result in one statement, when both are written in one transaction.
+_UPSERT_START_AND_RESULT = """
+INSERT INTO steps (workflow_name, workflow_id, step, function, status, output, finished_at,
+    input, started_at, attempts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ON CONFLICT DO UPDATE SET function = coalesce(excluded.function, function),
+    status = excluded.status, output = excluded.output, finished_at = excluded.finished_at,
+    input = excluded.input, started_at = excluded.started_at, attempts = attempts + 1
+"""
 _UPSERT_STATUS = """
 INSERT INTO workflows (workflow_name, workflow_id, status, created_at, updated_at, result)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -118,6 +127,9 @@ class SQLiteStore:
         self._write_conn = conn
         self._readers: list[sqlite3.Connection] = []  # idle read connections
         self._readers_lock = threading.Lock()
+        # Deferred starts by step, so that a result can take its start along in one statement.
+        self._starts: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+        self._starts_lock = threading.Lock()
         self._closed = False
 
     @classmethod
@@ -187,8 +199,20 @@ class SQLiteStore:
         loses only this diagnostic. A start for a new step creates its row.
         """
         self._check_size(payload, workflow_name, workflow_id, step)
+        key = (workflow_name, workflow_id, step)
         args = (workflow_name, workflow_id, step, _function(payload), payload, time.time())
-        self._writer.defer(lambda conn: conn.execute(_UPSERT_START, args))
+        with self._starts_lock:
+            self._starts[key] = args
+
+        def write_start(conn: sqlite3.Connection) -> None:
+            with self._starts_lock:
+                pending = self._starts.get(key)
+                if pending is not args:
+                    return  # a result took it along, or a newer start replaced it
+                del self._starts[key]
+            conn.execute(_UPSERT_START, args)
+
+        self._writer.defer(write_start)
 
     def store_result(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
         """Store ``payload`` as the step's result, replacing any earlier one; durable on return.
@@ -197,8 +221,15 @@ class SQLiteStore:
         A payload over ``max_payload`` raises StoreError and stores nothing.
         """
         self._check_size(payload, workflow_name, workflow_id, step)
+        key = (workflow_name, workflow_id, step)
         args = _result_args(workflow_name, workflow_id, step, payload)
-        self._writer.run(lambda conn: conn.execute(_UPSERT_RESULT, args))
+        with self._starts_lock:
+            start = self._starts.pop(key, None)
+        if start is None:
+            self._writer.run(lambda conn: conn.execute(_UPSERT_RESULT, args))
+        else:
+            both = (*args, start[4], start[5])
+            self._writer.run(lambda conn: conn.execute(_UPSERT_START_AND_RESULT, both))
 
     def store_result_token(self, workflow_name: str, workflow_id: str, step: int) -> str:
         """Mint a 256-bit token for the step, commit its hash, and return the token.
@@ -322,9 +353,9 @@ class SQLiteStore:
                 "WHERE workflow_name = ? AND workflow_id = ?",
                 key,
             ).fetchone()
-            if row is not None and row[0] not in (None, owner):
-                if row[1] > now and not owner_is_dead(row[0]):
-                    return False
+            held_by_other = row is not None and row[0] not in (None, owner)
+            if held_by_other and row[1] > now and not owner_is_dead(row[0]):
+                return False
             conn.execute(
                 "INSERT INTO workflows (workflow_name, workflow_id, status, created_at, "
                 "updated_at, lease_owner, lease_expires) VALUES (?, ?, 'running', ?, ?, ?, ?) "

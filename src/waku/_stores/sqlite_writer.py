@@ -32,12 +32,13 @@ FLUSH_INTERVAL = 0.25
 
 
 class _Request:
-    __slots__ = ("durable", "error", "event", "lead", "result", "work")
+    __slots__ = ("durable", "error", "event", "lead", "result", "waited", "work")
 
-    def __init__(self, work: Work, durable: bool, event: threading.Event | None) -> None:
+    def __init__(self, work: Work, durable: bool, waited: bool) -> None:
         self.work = work
         self.durable = durable
-        self.event = event  # None for deferred writes: nobody waits for them
+        self.waited = waited  # False for deferred writes: nobody waits for them
+        self.event: threading.Event | None = None  # only for a waiter that is not the leader
         self.lead = False  # set when a finished leader hands leadership to this waiter
         self.result: Any = None
         self.error: BaseException | None = None
@@ -71,15 +72,17 @@ class GroupCommitter:
         durable commit follows. An exception from ``work`` undoes only its
         own changes and is raised here.
         """
-        request = _Request(work, durable, threading.Event())
+        request = _Request(work, durable, True)
         with self._mutex:
             self._check_open()
             self._pending.append(request)
             lead = not self._leading
-            self._leading = True
+            if lead:
+                self._leading = True
+            else:
+                request.event = event = threading.Event()
         if not lead:
-            assert request.event is not None
-            request.event.wait()
+            event.wait()
             lead = request.lead
         if lead:
             self._lead()
@@ -89,7 +92,7 @@ class GroupCommitter:
         """Queue ``work`` for the next transaction, without waiting or committing."""
         with self._mutex:
             self._check_open()
-            self._pending.append(_Request(work, False, None))
+            self._pending.append(_Request(work, False, False))
             if self._flusher is None:
                 self._flusher = threading.Thread(
                     target=self._flush_loop, name="waku-sqlite-flush", daemon=True
@@ -128,7 +131,7 @@ class GroupCommitter:
                     self._leading = False
                 else:
                     heir.lead = True
-                    heir.event.set()  # type: ignore[union-attr]
+                    heir.event.set()
 
     def _commit(self, batch: list[_Request]) -> None:
         conn = self._conn
@@ -138,11 +141,14 @@ class GroupCommitter:
                 conn.execute(f"PRAGMA synchronous={sync}")
                 self._sync = sync
             conn.execute("BEGIN IMMEDIATE")
-            if len(batch) == 1:
-                batch[0].result = batch[0].work(conn)
-            else:
-                for request in batch:
+            # Savepoints isolate waited-for writes from each other. A deferred
+            # write fails only when the database does, which fails them all.
+            isolate = sum(r.waited for r in batch) > 1
+            for request in batch:
+                if isolate and request.waited:
                     self._run_isolated(conn, request)
+                else:
+                    request.result = request.work(conn)
             conn.execute("COMMIT")
         except BaseException as error:
             with contextlib.suppress(sqlite3.Error):
