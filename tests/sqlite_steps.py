@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import waku
@@ -103,7 +104,7 @@ def main() -> None:
             print("ready", flush=True)
             for i in range(count):
                 waku.run_workflow(
-                    "crash", lambda i=i: crash_body(i), workflow_id=f"wf-{i}", store=store
+                    "crash", partial(crash_body, i), workflow_id=f"wf-{i}", store=store
                 )
     elif mode == "twin":
         global _pause

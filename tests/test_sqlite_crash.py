@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -69,13 +70,13 @@ def test_sigkill_at_random_moments_never_reexecutes_a_completed_step(tmp_path: P
     with waku.SQLiteStore(db) as store:
         for i in range(WORKFLOWS):
             result = waku.run_workflow(
-                "crash", lambda i=i: sqlite_steps.crash_body(i), workflow_id=f"wf-{i}", store=store
+                "crash", partial(sqlite_steps.crash_body, i), workflow_id=f"wf-{i}", store=store
             )
             assert result.result == sqlite_steps.expected(i)
     assert integrity(db) == "ok"
 
     entries = read_log(log)
-    last_line_of = {pid: key for pid, key in entries}  # dicts keep the last value per pid
+    last_line_of = dict(entries)  # a dict keeps each pid's last line
     counts = collections.Counter(key for _, key in entries)
     assert len(counts) == WORKFLOWS * sqlite_steps.STEPS
     for key, count in counts.items():

@@ -76,6 +76,14 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
     result = excluded.result
 """
+_TAKE_LEASE = """
+INSERT INTO workflows (workflow_name, workflow_id, status, created_at, updated_at,
+    lease_owner, lease_expires)
+VALUES (?, ?, 'running', ?, ?, ?, ?)
+ON CONFLICT DO UPDATE SET lease_owner = excluded.lease_owner,
+    lease_expires = excluded.lease_expires
+"""
+_LEASE_FREE = "lease_owner IS NULL OR lease_owner = ? OR lease_expires <= ?"
 _SELECT_STEPS = """
 SELECT step, output FROM steps
 WHERE workflow_name = ? AND workflow_id = ? AND output IS NOT NULL
@@ -348,21 +356,17 @@ class SQLiteStore:
 
         def take(conn: sqlite3.Connection) -> bool:
             now = time.time()
-            row = conn.execute(
-                "SELECT lease_owner, lease_expires FROM workflows "
-                "WHERE workflow_name = ? AND workflow_id = ?",
+            args = (*key, now, now, owner, now + ttl)
+            # One statement in the usual case: a free, expired or own lease is taken.
+            if conn.execute(_TAKE_LEASE + " WHERE " + _LEASE_FREE, (*args, owner, now)).rowcount:
+                return True
+            (holder,) = conn.execute(
+                "SELECT lease_owner FROM workflows WHERE workflow_name = ? AND workflow_id = ?",
                 key,
             ).fetchone()
-            held_by_other = row is not None and row[0] not in (None, owner)
-            if held_by_other and row[1] > now and not owner_is_dead(row[0]):
+            if not owner_is_dead(holder):
                 return False
-            conn.execute(
-                "INSERT INTO workflows (workflow_name, workflow_id, status, created_at, "
-                "updated_at, lease_owner, lease_expires) VALUES (?, ?, 'running', ?, ?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET lease_owner = excluded.lease_owner, "
-                "lease_expires = excluded.lease_expires",
-                (*key, now, now, owner, now + ttl),
-            )
+            conn.execute(_TAKE_LEASE, args)
             return True
 
         def attempt() -> bool:

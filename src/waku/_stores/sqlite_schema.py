@@ -170,7 +170,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _describe(error: sqlite3.Error, path: Path, action: str) -> str:
+def _describe(error: BaseException, path: Path, action: str) -> str:
     """One sentence for a SQLite failure: what happened to which file, and what to do."""
     text = str(error)
     lowered = text.lower()
@@ -187,6 +187,6 @@ def _describe(error: sqlite3.Error, path: Path, action: str) -> str:
     return f"SQLite store at {path} could not {action} ({text}): {hint}"
 
 
-def store_error(error: sqlite3.Error, path: Path, action: str) -> StoreError:
+def store_error(error: BaseException, path: Path, action: str) -> StoreError:
     """The StoreError to raise for a SQLite failure while doing ``action``."""
     return StoreError(_describe(error, path, action))

@@ -127,7 +127,7 @@ class GroupCommitter:
         finally:
             with self._mutex:
                 heir = next((r for r in self._pending if r.event is not None), None)
-                if heir is None:
+                if heir is None or heir.event is None:
                     self._leading = False
                 else:
                     heir.lead = True
