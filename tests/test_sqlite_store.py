@@ -391,3 +391,27 @@ def test_eight_threads_of_250_five_step_workflows_lose_nothing(db: Path) -> None
     assert errors == []
     assert rows(db, "SELECT count(*), sum(status = 'succeeded') FROM steps") == [(10_000, 10_000)]
     assert rows(db, "SELECT count(*) FROM workflows WHERE status = 'succeeded'") == [(2000,)]
+
+
+def test_example_runs_and_replays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    monkeypatch.setattr(waku._config, "_default", None)
+    try:
+        import sqlite_store
+
+        result = sqlite_store.main(str(tmp_path / "example.db"))
+        assert result.result == {"qty": 3, "price": 15, "charged": 15}
+    finally:
+        sys.path.pop(0)
+        store = waku._config._default
+        if store is not None:
+            store.close()  # type: ignore[attr-defined]
+
+
+def test_deferred_writes_are_flushed_when_the_process_exits(db: Path) -> None:
+    code = (
+        "import sys, waku; s = waku.SQLiteStore(sys.argv[1]); "
+        "s.set_workflow_status('wf', '1', 'waiting')"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True)
+    assert rows(db, "SELECT status FROM workflows") == [("waiting",)]

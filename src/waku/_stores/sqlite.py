@@ -12,12 +12,14 @@ a power loss.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -139,6 +141,9 @@ class SQLiteStore:
         self._starts: dict[tuple[str, str, int], tuple[Any, ...]] = {}
         self._starts_lock = threading.Lock()
         self._closed = False
+        # Deferred writes would be lost if the interpreter exits without close().
+        self._at_exit = _flush_at_exit(weakref.ref(self))
+        atexit.register(self._at_exit)
 
     @classmethod
     def from_url(cls, rest: str) -> SQLiteStore:
@@ -185,6 +190,7 @@ class SQLiteStore:
         """Write anything deferred, then close every connection. Calling it twice is fine."""
         if self._closed:
             return
+        atexit.unregister(self._at_exit)
         self._writer.close()
         self._closed = True
         self._write_conn.close()
@@ -421,6 +427,15 @@ class SQLiteStore:
             f"{self.max_payload} bytes (max_payload) at {self.path}; nothing was stored. "
             "Keep large data in a file or object store and return a reference to it"
         )
+
+
+def _flush_at_exit(ref: weakref.ref[SQLiteStore]) -> Callable[[], None]:
+    def flush() -> None:
+        store = ref()
+        if store is not None:
+            store.close()
+
+    return flush
 
 
 def _function(payload: bytes) -> str | None:
