@@ -36,7 +36,7 @@ waku.register_workflow("restartable", flow)
 
 def main() -> None:
     command, db = sys.argv[1], sys.argv[2]
-    store = waku.SQLiteStore(db)  # type: ignore[attr-defined]
+    store = waku.SQLiteStore(db)
     if command == "complete":
         result = waku.run_workflow_from_callback(
             sys.argv[3], {"amount": 45, "by": "ana"}, store=store

@@ -18,6 +18,7 @@ StoreFactory = Callable[[Path], StepStore]
 STORES: dict[str, StoreFactory] = {
     "memory": lambda _: waku.MemoryStore(),
     "six-methods": lambda _: DictStore(),
+    "sqlite": lambda tmp: waku.SQLiteStore(tmp / "waku.db"),
 }
 
 

@@ -37,6 +37,7 @@ from ._run import (
 )
 from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
+from ._stores.sqlite import SQLiteStore
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "NotInWorkflowError",
     "PickleCodec",
     "RecordKind",
+    "SQLiteStore",
     "SerializationError",
     "StepFailed",
     "StepStore",

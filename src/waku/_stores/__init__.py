@@ -10,11 +10,12 @@ from .._errors import StoreError
 # scheme -> (module, class); a module is imported only when its scheme is used.
 SCHEMES: dict[str, tuple[str, str]] = {
     "memory": ("waku._stores.memory", "MemoryStore"),
+    "sqlite": ("waku._stores.sqlite", "SQLiteStore"),
 }
 
 
 def open_store(url: str) -> Any:
-    """Open the store a URL names, e.g. ``memory://``."""
+    """Open the store a URL names, e.g. ``memory://`` or ``sqlite:///waku.db``."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SCHEMES:
         known = ", ".join(f"{name}://" for name in SCHEMES)

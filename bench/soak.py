@@ -1,0 +1,96 @@
+"""Kill soak for SQLiteStore: many SIGKILL trials, then a resume and the same checks as the tests.
+
+    python bench/soak.py [--trials 1000] [--workflows 2000]
+
+Each trial starts a worker that resumes and runs workflows of five logged
+steps on one file, and kills it with SIGKILL after a random delay. After every
+kill ``PRAGMA integrity_check`` must say ok; at the end this process resumes
+every workflow and checks each result, and that no step ran again except the
+one in flight in a killed process. Not part of ``make test`` (it takes minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the worker's step functions live in tests/
+
+import waku  # noqa: E402
+from tests import sqlite_steps  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--workflows", type=int, default=2000)
+    parser.add_argument("--dir", default=".", help="where to make the database")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="waku-soak-", dir=args.dir))
+    db, log = folder / "soak.db", folder / "effects.log"
+    rng = random.Random()
+    killed: set[str] = set()
+    started = time.monotonic()
+    for trial in range(args.trials):
+        durability = "full" if trial % 2 else "normal"
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from tests.sqlite_steps import main; main()", "crash",
+             str(db), str(log), durability, str(args.workflows)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert child.stdout is not None
+        if child.stdout.readline() != "ready\n":
+            raise SystemExit(f"trial {trial}: the worker failed to start")
+        try:
+            child.wait(timeout=rng.uniform(0.0, 0.15))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        if child.returncode == -signal.SIGKILL:
+            killed.add(str(child.pid))
+        conn = sqlite3.connect(db)
+        status = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        conn.close()
+        if status != "ok":
+            raise SystemExit(f"trial {trial}: integrity_check says {status}")
+        if trial % 100 == 99:
+            print(f"{trial + 1} trials, {time.monotonic() - started:.0f} s", flush=True)
+
+    sqlite_steps.open_log(str(log))
+    with waku.SQLiteStore(db) as store:
+        for i in range(args.workflows):
+            result = waku.run_workflow(
+                "crash", partial(sqlite_steps.crash_body, i), workflow_id=f"wf-{i}", store=store
+            )
+            if result.result != sqlite_steps.expected(i):
+                raise SystemExit(f"wf-{i}: wrong result {result.result}")
+    entries = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    last_line_of = dict(entries)
+    counts = collections.Counter(key for _, key in entries)
+    repeated = 0
+    for key, count in counts.items():
+        first_pid = next(pid for pid, k in entries if k == key) if count > 1 else ""
+        if count > 2 or (
+            count == 2 and (first_pid not in killed or last_line_of[first_pid] != key)
+        ):
+            raise SystemExit(f"{key} ran {count} times: a completed step ran again")
+        repeated += count - 1
+    print(
+        f"ok: {args.trials} trials, {len(killed)} kills, {len(counts)} steps, "
+        f"{repeated} in-flight steps ran twice, integrity ok"
+    )
+
+
+if __name__ == "__main__":
+    main()

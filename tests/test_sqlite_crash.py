@@ -1,0 +1,143 @@
+"""SQLiteStore across processes: SIGKILL at random moments, twin resumes, restarts."""
+
+from __future__ import annotations
+
+import collections
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+import waku
+
+from . import sqlite_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIALS = 50
+WORKFLOWS = 400  # more than a trial can finish, so every kill lands mid-work
+
+
+def spawn(*args: str, stdin: int | None = None) -> subprocess.Popen[str]:
+    code = "from tests.sqlite_steps import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def read_log(log: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split(" ", 1)) for line in log.read_text().splitlines()]  # type: ignore[misc]
+
+
+def test_sigkill_at_random_moments_never_reexecutes_a_completed_step(tmp_path: Path) -> None:
+    db, log = tmp_path / "crash.db", tmp_path / "effects.log"
+    rng = random.Random(20261128)
+    killed: set[str] = set()
+    for trial in range(TRIALS):
+        durability = "full" if trial % 2 else "normal"
+        child = spawn("crash", str(db), str(log), durability, str(WORKFLOWS))
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        try:
+            child.wait(timeout=rng.uniform(0.0, 0.12))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        assert child.returncode == -signal.SIGKILL, "the workload finished before the kill"
+        killed.add(str(child.pid))
+        assert integrity(db) == "ok"
+
+    # A new process (this one) resumes every workflow to the end.
+    sqlite_steps.open_log(str(log))
+    with waku.SQLiteStore(db) as store:
+        for i in range(WORKFLOWS):
+            result = waku.run_workflow(
+                "crash", partial(sqlite_steps.crash_body, i), workflow_id=f"wf-{i}", store=store
+            )
+            assert result.result == sqlite_steps.expected(i)
+    assert integrity(db) == "ok"
+
+    entries = read_log(log)
+    last_line_of = dict(entries)  # a dict keeps each pid's last line
+    counts = collections.Counter(key for _, key in entries)
+    assert len(counts) == WORKFLOWS * sqlite_steps.STEPS
+    for key, count in counts.items():
+        assert count <= 2, f"{key} ran {count} times"
+        if count == 2:
+            first_pid = next(pid for pid, k in entries if k == key)
+            # Only the step in flight when its process was killed may run again.
+            assert first_pid in killed and last_line_of[first_pid] == key.strip()
+    assert sum(c - 1 for c in counts.values()) <= TRIALS
+
+
+def test_two_processes_resuming_one_id_run_each_step_once(tmp_path: Path) -> None:
+    db, log = tmp_path / "twin.db", tmp_path / "effects.log"
+    waku.SQLiteStore(db).close()  # create the schema before the race
+    twins = [spawn("twin", str(db), str(log), stdin=subprocess.PIPE) for _ in range(2)]
+    for twin in twins:
+        assert twin.stdout is not None
+        assert twin.stdout.readline() == "ready\n"
+    for twin in twins:  # release both as close together as two writes allow
+        assert twin.stdin is not None
+        twin.stdin.write("go\n")
+        twin.stdin.flush()
+    outputs = []
+    for twin in twins:
+        out, _ = twin.communicate(timeout=60)
+        assert twin.returncode == 0
+        outputs.append(out.strip())
+    assert outputs == [str(sqlite_steps.expected(7))] * 2
+    counts = collections.Counter(key for _, key in read_log(log))
+    assert sorted(counts.values()) == [1] * sqlite_steps.STEPS
+
+
+def test_values_replay_equal_and_same_typed_in_another_process(tmp_path: Path) -> None:
+    db, log = tmp_path / "values.db", tmp_path / "effects.log"
+    writer = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tests.sqlite_steps import main; main()",
+            "values",
+            str(db),
+            str(log),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    assert writer.returncode == 0
+    sqlite_steps.open_log(str(log))
+    with waku.SQLiteStore(db) as store:
+        result = waku.run_workflow("values", sqlite_steps.values_body, workflow_id="v", store=store)
+    assert len(read_log(log)) == len(sqlite_steps.VALUES)  # nothing ran in this process
+    for replayed, original in zip(result.result, sqlite_steps.VALUES, strict=True):
+        assert replayed == original
+        assert type(replayed) is type(original)
+    assert type(result.result[0][2]) is tuple  # nested types too
+    assert os.getpid() not in {int(pid) for pid, _ in read_log(log)}
+
+
+@pytest.fixture(autouse=True)
+def _close_log() -> object:
+    yield None
+    if sqlite_steps._log_fd >= 0:
+        os.close(sqlite_steps._log_fd)
+        sqlite_steps._log_fd = -1
