@@ -99,6 +99,10 @@ def main() -> None:
     mode, db, log, *rest = sys.argv[1:]
     open_log(log)
     if mode == "crash":
+        global _pause
+        # Slow enough that a kill within a trial's window always lands mid-work,
+        # short enough that the kill often hits a commit rather than the sleep.
+        _pause = 0.001
         durability, count = rest[0], int(rest[1])
         with waku.SQLiteStore(db, durability=durability, lease_ttl=60) as store:
             print("ready", flush=True)
@@ -107,7 +111,6 @@ def main() -> None:
                     "crash", partial(crash_body, i), workflow_id=f"wf-{i}", store=store
                 )
     elif mode == "twin":
-        global _pause
         _pause = 0.02
         with waku.SQLiteStore(db, lease_wait=60) as store:
             print("ready", flush=True)

@@ -61,9 +61,12 @@ def test_sigkill_at_random_moments_never_reexecutes_a_completed_step(tmp_path: P
             child.send_signal(signal.SIGKILL)
         child.wait()
         child.stdout.close()
-        assert child.returncode == -signal.SIGKILL, "the workload finished before the kill"
-        killed.add(str(child.pid))
+        if child.returncode == -signal.SIGKILL:
+            killed.add(str(child.pid))
+        else:  # finished first: only possible once the earlier trials did most of the work
+            assert child.returncode == 0
         assert integrity(db) == "ok"
+    assert len(killed) >= TRIALS * 0.8, f"only {len(killed)} of {TRIALS} trials were killed"
 
     # A new process (this one) resumes every workflow to the end.
     sqlite_steps.open_log(str(log))

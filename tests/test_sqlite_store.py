@@ -394,15 +394,13 @@ def test_eight_threads_of_250_five_step_workflows_lose_nothing(db: Path) -> None
 
 
 def test_example_runs_and_replays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
     monkeypatch.setattr(waku._config, "_default", None)
     try:
-        import sqlite_store
+        from examples import sqlite_store
 
         result = sqlite_store.main(str(tmp_path / "example.db"))
         assert result.result == {"qty": 3, "price": 15, "charged": 15}
     finally:
-        sys.path.pop(0)
         store = waku._config._default
         if store is not None:
             store.close()  # type: ignore[attr-defined]
