@@ -59,15 +59,22 @@ def test_replay_gives_the_stored_value(store: StepStore) -> None:
 
 def test_future_resolves_only_after_the_result_is_stored(store: StepStore) -> None:
     seen: list[bytes | None] = []
+    resolved = threading.Event()
+
+    def on_done(_: object) -> None:
+        seen.append(store.get_result("stored", "s", 1))
+        resolved.set()
 
     def body() -> Any:
         future = waku.step_async(add_one, 1)
         if isinstance(future, Future):  # the first run; the continuation replays a value
-            future.add_done_callback(lambda _: seen.append(store.get_result("stored", "s", 1)))
+            future.add_done_callback(on_done)
         return future
 
     waku.run_workflow("stored", body, workflow_id="s").wait(10)
-    assert seen and seen[0] is not None
+    # The continuation may finish before the future's callbacks run: wait for them.
+    assert resolved.wait(10)
+    assert seen[0] is not None
 
 
 def test_continuation_waits_for_the_store_write(store: StepStore) -> None:
