@@ -82,13 +82,15 @@ def test_sigkill_at_random_moments_never_reexecutes_a_completed_step(tmp_path: P
     last_line_of = dict(entries)  # a dict keeps each pid's last line
     counts = collections.Counter(key for _, key in entries)
     assert len(counts) == WORKFLOWS * sqlite_steps.STEPS
-    for key, count in counts.items():
-        assert count <= 2, f"{key} ran {count} times"
-        if count == 2:
-            first_pid = next(pid for pid, k in entries if k == key)
-            # Only the step in flight when its process was killed may run again.
-            assert first_pid in killed and last_line_of[first_pid] == key.strip()
-    assert sum(c - 1 for c in counts.values()) <= TRIALS
+    runners: dict[str, list[str]] = collections.defaultdict(list)
+    for pid, key in entries:
+        runners[key].append(pid)
+    for key, pids in runners.items():
+        # Every execution but the last was the step in flight when its process was
+        # killed (a step can be in flight at several kills, once per kill).
+        for pid in pids[:-1]:
+            assert pid in killed and last_line_of[pid] == key, f"{key} ran again after {pid}"
+    assert sum(c - 1 for c in counts.values()) <= len(killed)
 
 
 def test_two_processes_resuming_one_id_run_each_step_once(tmp_path: Path) -> None:
