@@ -31,6 +31,8 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/core.py
+	$(BIN)/python bench/sqlite.py
+	$(BIN)/python bench/async.py
 
 bench-async: $(STAMP)
 	$(BIN)/python bench/async.py
