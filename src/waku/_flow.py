@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from types import FunctionType
 from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
@@ -49,6 +50,11 @@ def passes_through(value: object) -> bool:
 
 def is_async(f: object) -> bool:
     """True for an ``async def`` function (also behind a partial, a method or ``__call__``)."""
+    if type(f) is FunctionType:  # the common case, on every step: read the code flag
+        return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or hasattr(
+            f,
+            "_is_coroutine_marker",  # inspect.markcoroutinefunction (Python 3.12+)
+        )
     return inspect.iscoroutinefunction(f) or inspect.iscoroutinefunction(
         getattr(f, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     )
