@@ -115,11 +115,22 @@ def test_workflow_ids_are_fresh_uuids_and_names_are_checked(store: StepStore) ->
         waku.run_workflow("", lambda: 1)
 
 
-def test_damaged_record_is_a_clear_store_error(store: StepStore) -> None:
-    store.store_result("dmg", "d", 1, b"garbage without header")
-    with pytest.raises(waku.StoreError, match=r"'dmg' id 'd' step 1.*damaged"):
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"garbage without header",
+        b"X json m:f\n1",  # unknown kind
+        b"R json tests.test_engine:double\n{not json",
+        b"R json tests.test_engine:double\n1 trailing",
+        b'R json tests.test_engine:double\n{"$t":"tuple"}',
+    ],
+    ids=["no-header", "bad-kind", "bad-json", "trailing", "bad-tag"],
+)
+def test_damaged_record_is_a_clear_store_error(store: StepStore, payload: bytes) -> None:
+    store.store_result("dmg", "d", 1, payload)
+    with pytest.raises(waku.WakuError, match=r"'dmg' id 'd' step 1.*(damaged|trailing)"):
         waku.run_workflow("dmg", lambda: waku.step(double, 1), workflow_id="d")
-    assert store.get_result("dmg", "d", 1) == b"garbage without header"
+    assert store.get_result("dmg", "d", 1) == payload
 
 
 @pytest.mark.parametrize(

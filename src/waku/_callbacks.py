@@ -23,7 +23,7 @@ from . import _engine as engine
 from ._codec import qualified_name, resolve
 from ._config import resolve_store
 from ._context import Run, StepScope, require_step
-from ._envelope import Record, RecordKind, body_json, pack, pack_json, unpack
+from ._envelope import Record, RecordKind, body_json, pack, pack_json
 from ._errors import InvalidTokenError, SerializationError, WakuError, WorkflowLockedError
 from ._run import WorkflowResult, new_run
 from ._stores.base import StepStore, token_hash
@@ -96,7 +96,7 @@ def outcome_of_waiting_step(scope: StepScope) -> Any:
     run.history[scope.step] = payload
     replayed = engine.replay(run, scope.step, scope.function)
     if replayed is None:  # the outside world rejected it
-        return engine.stored_failure(unpack(payload, run.where(scope.step)))
+        return engine.stored_failure(engine.read_record(run, scope.step, payload))
     return replayed.value
 
 
@@ -183,7 +183,7 @@ def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Re
     marker = run.store.get_result(name, workflow_id, -step) if step > 0 else None
     if marker is None:
         raise InvalidTokenError(f"Unknown callback token for {run.where(step)}.")
-    waiting = unpack(marker, run.where(step))
+    waiting = engine.read_record(run, step, marker)
     data = body_json(waiting)
     if token_hash(secret) not in data["tokens"]:
         raise InvalidTokenError(

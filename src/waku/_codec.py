@@ -76,7 +76,12 @@ class JsonCodec:
 
     def decode(self, data: bytes) -> Any:
         """Decode bytes written by ``encode``."""
-        return _JSON_DECODER.decode(data.decode())
+        text = data.decode()
+        # raw_decode skips json.loads's two whitespace scans; none is ever written.
+        value, end = _JSON_DECODER.raw_decode(text)
+        if end != len(text):
+            raise SerializationError(f"stored value has trailing data at offset {end}")
+        return value
 
 
 class PickleCodec:

@@ -10,18 +10,21 @@ import functools
 import traceback
 from concurrent.futures import Future
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Any
 
 from . import _codec
 from ._context import Run
 from ._envelope import Record, RecordKind, body_json, pack, pack_json, unpack
-from ._errors import NonDeterminismError, SerializationError
+from ._errors import NonDeterminismError, SerializationError, StoreError
 
 CALLBACK_FUNCTION = "-"  # function field of records written by the outside world
 
 
 def function_name(f: Any) -> str:
     """``module:qualname`` identifying a step function across runs."""
+    if type(f) is FunctionType:  # the common case, on every step
+        return f"{f.__module__}:{f.__qualname__}".replace(" ", "_")
     while isinstance(f, functools.partial):
         f = f.func
     target = getattr(f, "__func__", f)  # bound methods
@@ -55,7 +58,7 @@ def replay(run: Run, step: int, function: str) -> Replayed | None:
             check_function(run, step, waiting_record(run, step).function, function)
             return Replayed(waiting_value(run, step))
         return None
-    record = unpack(payload, run.where(step))
+    record = read_record(run, step, payload)
     if record.kind is RecordKind.ERROR:
         return None  # failed attempts are never cached
     if record.kind is RecordKind.CALLBACK:
@@ -79,7 +82,15 @@ def check_function(run: Run, step: int, recorded: str, called: str) -> None:
 
 def waiting_record(run: Run, step: int) -> Record:
     """The marker a step left while waiting for its callback."""
-    return unpack(run.history[-step], run.where(step))
+    return read_record(run, step, run.history[-step])
+
+
+def read_record(run: Run, step: int, payload: bytes) -> Record:
+    """Parse a stored record; a damaged one is a StoreError naming workflow and step."""
+    try:
+        return unpack(payload)
+    except StoreError as error:
+        raise StoreError(f"{run.where(step)}: {error}") from None
 
 
 def decode(run: Run, step: int, record: Record) -> Any:
@@ -96,6 +107,11 @@ def decode(run: Run, step: int, record: Record) -> Any:
         return codec.decode(record.body)
     except SerializationError as error:
         raise SerializationError(f"{run.where(step)}: {error}") from None
+    except (ValueError, TypeError, KeyError) as error:  # bytes no codec run could have written
+        raise StoreError(
+            f"{run.where(step)}: the stored value is damaged and cannot be decoded "
+            f"({type(error).__name__}: {error})"
+        ) from None
 
 
 def encode(run: Run, step: int, value: Any) -> bytes:

@@ -43,18 +43,19 @@ def pack(kind: RecordKind, codec: str, function: str, body: bytes) -> bytes:
     return f"{kind.value} {codec} {function}\n".encode() + body
 
 
-def unpack(payload: bytes, where: str) -> Record:
-    """Parse a payload; a damaged one is a StoreError naming ``where``."""
+_KINDS = {kind.value: kind for kind in RecordKind}
+
+
+def unpack(payload: bytes) -> Record:
+    """Parse a payload; a damaged one is a StoreError (the caller adds where it was)."""
     head, newline, body = payload.partition(b"\n")
     try:
         kind, codec, function = head.decode().split(" ", 2)
-        if not newline:
-            raise ValueError("no header line")
-        return Record(RecordKind(kind), codec, function, body)
+        if not newline or kind not in _KINDS:
+            raise ValueError("no valid header line")
+        return Record(_KINDS[kind], codec, function, body)
     except ValueError as error:
-        raise StoreError(
-            f"{where}: the stored record is damaged ({error}): {payload[:60]!r}"
-        ) from None
+        raise StoreError(f"the stored record is damaged ({error}): {payload[:60]!r}") from None
 
 
 def pack_json(kind: RecordKind, function: str, data: Any) -> bytes:

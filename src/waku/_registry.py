@@ -7,7 +7,7 @@ from typing import Any
 
 from . import _engine as engine
 from ._context import Run, require_run
-from ._envelope import RecordKind, pack, unpack
+from ._envelope import RecordKind, pack
 from ._errors import UnknownWorkflowError
 from ._run import WorkflowResult, execute, new_run
 from ._stores.base import StepStore
@@ -64,7 +64,7 @@ def _initial_payload(payload: Any) -> Any:
     run = require_run()
     stored = run.history.get(0)
     if stored is not None:
-        return engine.decode(run, 0, unpack(stored, run.where(0)))
+        return engine.decode(run, 0, engine.read_record(run, 0, stored))
     record = pack(RecordKind.INPUT, run.codec.name, "-", engine.encode(run, 0, payload))
     run.store.store_result(run.name, run.id, 0, record)
     run.history[0] = record

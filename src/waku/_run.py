@@ -127,12 +127,17 @@ def finish(run: Run, result: Any, again: Callable[[Run], WorkflowResult]) -> Wor
     return WorkflowResult(run.name, run.id, run.latest_step, result, continuation)
 
 
+_PLAIN_VALUES = frozenset({dict, list, tuple, str, int, float, bool, bytes, type(None)})
+
+
 def begin_step(f: Callable[[Any], Any], value: Any) -> Replayed | StepScope:
     """Take the step's number now and decide: the value it gives without running
     (passing through, or replayed), or the scope to run ``f`` in."""
-    if passes_through(value):
+    if type(value) in _PLAIN_VALUES:
+        pass  # the common case, on every step: neither a failure, a future nor awaitable
+    elif passes_through(value):
         return Replayed(value)
-    if inspect.isawaitable(value):
+    elif inspect.isawaitable(value):
         if inspect.iscoroutine(value):
             value.close()  # never awaited: the step cannot use it
         raise TypeError(
