@@ -325,33 +325,6 @@ def test_dead_owner_on_this_host_is_taken_over_at_once(store: SQLiteStore) -> No
     assert store.acquire_lease("wf", "1", f"{waku._lifecycle.HOST}:{os.getpid()}:ddd", 60)
 
 
-def test_second_run_of_a_running_id_is_locked(store: SQLiteStore) -> None:
-    inside, release = threading.Event(), threading.Event()
-
-    def hold(x: int) -> int:
-        inside.set()
-        release.wait(10)
-        return x
-
-    first = threading.Thread(
-        target=waku.run_workflow,
-        args=("lock", lambda: waku.step(hold, 1)),
-        kwargs={"workflow_id": "x", "store": store},
-    )
-    first.start()
-    try:
-        assert inside.wait(10)
-        with pytest.raises(waku.WorkflowLockedError, match="'lock' id 'x'"):
-            waku.run_workflow("lock", lambda: waku.step(hold, 1), workflow_id="x", store=store)
-    finally:
-        release.set()
-        first.join()
-    assert (
-        waku.run_workflow("lock", lambda: waku.step(hold, 1), workflow_id="x", store=store).result
-        == 1
-    )
-
-
 def test_lease_wait_waits_for_the_holder(db: Path) -> None:
     with SQLiteStore(db) as holder, SQLiteStore(db, lease_wait=30) as waiter:
         assert holder.acquire_lease("wf", "1", "other-host:1:a", 60)
