@@ -237,6 +237,38 @@ def test_an_async_step_can_wait_for_a_callback(store: StepStore) -> None:
     assert isinstance(result.result, Future) and not result.result.done()
 
 
+callback_tokens: list[str] = []
+
+
+async def ask_async(amount: int) -> None:
+    callback_tokens.append(waku.create_callback_token())
+
+
+async def async_expense(amount: int) -> Any:
+    approved = await waku.step(ask_async, amount)
+    if isinstance(approved, Future):
+        return approved
+    return await waku.step(double_async, approved)
+
+
+async def double_async(x: int) -> int:
+    return x * 2
+
+
+def test_a_registered_async_workflow_is_resumed_by_its_callback(store: StepStore) -> None:
+    waku.register_workflow("aio-expense", async_expense)
+    started = waku.run_callback_workflow("aio-expense", 10, workflow_id="ae")
+    assert isinstance(started.result, Future) and started.latest_step == 1
+    done = waku.run_workflow_from_callback(callback_tokens[-1], 21)
+    assert (done.result, done.latest_step) == (42, 2)
+
+    async def from_a_handler() -> waku.WorkflowResult:  # a sync call inside a running loop
+        waku.run_callback_workflow("aio-expense", 5, workflow_id="ae-2")
+        return waku.run_workflow_from_callback(callback_tokens[-1], 4)
+
+    assert run(from_a_handler).result == 8
+
+
 def test_misuse_is_refused_clearly(store: StepStore) -> None:
     async def body() -> int:
         return 1

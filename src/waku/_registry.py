@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import _engine as engine
 from ._context import Run, require_run
 from ._envelope import RecordKind, pack
 from ._errors import UnknownWorkflowError
+from ._flow import is_async
 from ._run import WorkflowResult, execute, new_run
 from ._stores.base import StepStore
 
@@ -50,13 +54,31 @@ def run_callback_workflow(
     Resuming an existing id uses the payload stored when it first ran.
     """
     fn = lookup(name)
-    return execute(new_run(name, workflow_id, store), lambda: fn(_initial_payload(payload)))
+    return _execute(new_run(name, workflow_id, store), fn, payload)
 
 
 def resume(run: Run) -> WorkflowResult:
     """Carry a registered workflow on from its stored steps and stored payload."""
-    fn = lookup(run.name)
-    return execute(run, lambda: fn(_initial_payload(None)))
+    return _execute(run, lookup(run.name), None)
+
+
+def _execute(run: Run, fn: WorkflowFunction, payload: Any) -> WorkflowResult:
+    """Run a registered workflow, sync or ``async def``, to where it stops."""
+    if not is_async(fn):
+        return execute(run, lambda: fn(_initial_payload(payload)))
+    from ._aio import execute_async
+
+    def on_new_loop() -> WorkflowResult:
+        return asyncio.run(execute_async(run, lambda: fn(_initial_payload(payload))))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return on_new_loop()
+    # Called from inside an event loop (a sync API in async code): this call blocks
+    # anyway, and asyncio.run cannot nest, so the workflow gets a loop of its own.
+    with ThreadPoolExecutor(1, thread_name_prefix="waku-resume") as pool:
+        return pool.submit(contextvars.copy_context().run, on_new_loop).result()
 
 
 def _initial_payload(payload: Any) -> Any:
