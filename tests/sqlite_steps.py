@@ -7,6 +7,7 @@ A worker is started as ``python -c "from tests.sqlite_steps import main; main()"
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -16,6 +17,7 @@ import time
 import uuid
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import waku
@@ -92,6 +94,27 @@ def pick(index: int) -> Any:
 
 def values_body() -> list[Any]:
     return [waku.step(pick, i) for i in range(len(VALUES))]
+
+
+def check_effects(log: str, killed: set[str]) -> int:
+    """Check the side-effect log of workers, ``killed`` ones among them.
+
+    Every execution of a step but its last must be the step in flight when its
+    process was killed (the process's last logged line): a completed step never
+    runs again. Returns how many executions were such repeats.
+    """
+    entries = [line.split(" ", 1) for line in Path(log).read_text().splitlines()]
+    last_line_of = dict(entries)  # a dict keeps each pid's last line
+    runners: dict[str, list[str]] = collections.defaultdict(list)
+    for pid, key in entries:
+        runners[key].append(pid)
+    repeats = 0
+    for key, pids in runners.items():
+        for pid in pids[:-1]:
+            if pid not in killed or last_line_of[pid] != key:
+                raise AssertionError(f"{key} ran again after process {pid} completed it")
+        repeats += len(pids) - 1
+    return repeats
 
 
 def main() -> None:
