@@ -21,10 +21,10 @@ from typing import Any
 
 from . import _engine as engine
 from ._codec import qualified_name, resolve
-from ._config import resolve_store
 from ._context import Run, StepScope, require_step
 from ._envelope import Record, RecordKind, body_json, pack, pack_json
 from ._errors import InvalidTokenError, SerializationError, WakuError, WorkflowLockedError
+from ._registry import is_registered, lookup, resume
 from ._run import WorkflowResult, new_run
 from ._stores.base import StepStore, token_hash
 
@@ -176,10 +176,8 @@ def _parse(token: str) -> tuple[str, str, int, str]:
 def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Record]:
     """Validate a token against its step's marker; nothing is written here."""
     name, workflow_id, step, secret = _parse(token)
-    from ._registry import lookup
-
     lookup(name)  # an unknown workflow is refused before the token is spent
-    run = new_run(name, workflow_id, resolve_store(store))
+    run = new_run(name, workflow_id, store)
     marker = run.store.get_result(name, workflow_id, -step) if step > 0 else None
     if marker is None:
         raise InvalidTokenError(f"Unknown callback token for {run.where(step)}.")
@@ -195,8 +193,6 @@ def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Re
 
 
 def _resume(run: Run) -> WorkflowResult:
-    from ._registry import resume
-
     try:
         return resume(run)
     except WorkflowLockedError:
@@ -208,8 +204,6 @@ def _resume(run: Run) -> WorkflowResult:
 def _schedule_deadline(run: Run, step: int) -> None:
     """In this process, carry a registered workflow on when its callback's deadline passes."""
     expires = body_json(engine.waiting_record(run, step)).get("expires")
-    from ._registry import is_registered
-
     key = (id(run.store), run.name, run.id, step)
     if expires is None or not is_registered(run.name) or key in _watched:
         return
@@ -217,8 +211,6 @@ def _schedule_deadline(run: Run, step: int) -> None:
     store = run.store
 
     def on_deadline() -> None:
-        from ._registry import resume
-
         _watched.discard(key)
         with contextlib.suppress(WorkflowLockedError):  # another run carries it on
             resume(new_run(run.name, run.id, store))
