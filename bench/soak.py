@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,27 +40,9 @@ def main() -> None:
     started = time.monotonic()
     for trial in range(args.trials):
         durability = "full" if trial % 2 else "normal"
-        child = subprocess.Popen(
-            [sys.executable, "-c", "from tests.sqlite_steps import main; main()", "crash",
-             str(db), str(log), durability, str(args.workflows)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert child.stdout is not None
-        if child.stdout.readline() != "ready\n":
-            raise SystemExit(f"trial {trial}: the worker failed to start")
-        try:
-            child.wait(timeout=rng.uniform(0.0, 0.15))
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
-        child.wait()
-        child.stdout.close()
-        if child.returncode == -signal.SIGKILL:
-            killed.add(str(child.pid))
-        conn = sqlite3.connect(db)
-        status = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        conn.close()
-        if status != "ok":
-            raise SystemExit(f"trial {trial}: integrity_check says {status}")
+        pid = sqlite_steps.kill_trial(db, log, durability, args.workflows, rng.uniform(0.0, 0.15))
+        if pid is not None:
+            killed.add(pid)
         if trial % 100 == 99:
             print(f"{trial + 1} trials, {time.monotonic() - started:.0f} s", flush=True)
 

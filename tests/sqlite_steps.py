@@ -12,6 +12,9 @@ import dataclasses
 import datetime as dt
 import enum
 import os
+import signal
+import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -94,6 +97,48 @@ def pick(index: int) -> Any:
 
 def values_body() -> list[Any]:
     return [waku.step(pick, i) for i in range(len(VALUES))]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def integrity(db: Path) -> str:
+    """What ``PRAGMA integrity_check`` says of the file."""
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def kill_trial(db: Path, log: Path, durability: str, workflows: int, delay: float) -> str | None:
+    """Start a worker running ``workflows`` crash workflows; SIGKILL it after ``delay`` s.
+
+    Returns the killed worker's pid, or None when it finished first. Raises
+    when the worker failed, or when the file is damaged after the kill.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from tests.sqlite_steps import main; main()", "crash",
+         str(db), str(log), durability, str(workflows)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    try:
+        if child.stdout.readline() != "ready\n":
+            raise AssertionError("the worker failed to start")
+        try:
+            child.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        child.stdout.close()
+    if child.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"the worker exited with {child.returncode}")
+    status = integrity(db)
+    if status != "ok":
+        raise AssertionError(f"integrity_check after a kill says {status}")
+    return str(child.pid) if child.returncode == -signal.SIGKILL else None
 
 
 def check_effects(log: str, killed: set[str]) -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import collections
 import os
 import random
-import signal
-import sqlite3
 import subprocess
 import sys
 from functools import partial
@@ -18,7 +16,7 @@ import waku
 
 from . import sqlite_steps
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = sqlite_steps.ROOT
 TRIALS = 50
 WORKFLOWS = 400  # more than a trial can finish, so every kill lands mid-work
 
@@ -34,14 +32,6 @@ def spawn(*args: str, stdin: int | None = None) -> subprocess.Popen[str]:
     )
 
 
-def integrity(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
-
-
 def read_log(log: Path) -> list[tuple[str, str]]:
     return [tuple(line.split(" ", 1)) for line in log.read_text().splitlines()]  # type: ignore[misc]
 
@@ -52,20 +42,9 @@ def test_sigkill_at_random_moments_never_reexecutes_a_completed_step(tmp_path: P
     killed: set[str] = set()
     for trial in range(TRIALS):
         durability = "full" if trial % 2 else "normal"
-        child = spawn("crash", str(db), str(log), durability, str(WORKFLOWS))
-        assert child.stdout is not None
-        assert child.stdout.readline() == "ready\n"
-        try:
-            child.wait(timeout=rng.uniform(0.0, 0.12))
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
-        child.wait()
-        child.stdout.close()
-        if child.returncode == -signal.SIGKILL:
-            killed.add(str(child.pid))
-        else:  # finished first: only possible once the earlier trials did most of the work
-            assert child.returncode == 0
-        assert integrity(db) == "ok"
+        pid = sqlite_steps.kill_trial(db, log, durability, WORKFLOWS, rng.uniform(0.0, 0.12))
+        if pid is not None:  # None: finished first, once earlier trials did most of the work
+            killed.add(pid)
     assert len(killed) >= TRIALS * 0.8, f"only {len(killed)} of {TRIALS} trials were killed"
 
     # A new process (this one) resumes every workflow to the end.
@@ -76,7 +55,7 @@ def test_sigkill_at_random_moments_never_reexecutes_a_completed_step(tmp_path: P
                 "crash", partial(sqlite_steps.crash_body, i), workflow_id=f"wf-{i}", store=store
             )
             assert result.result == sqlite_steps.expected(i)
-    assert integrity(db) == "ok"
+    assert sqlite_steps.integrity(db) == "ok"
 
     counts = collections.Counter(key for _, key in read_log(log))
     assert len(counts) == WORKFLOWS * sqlite_steps.STEPS
