@@ -17,6 +17,7 @@ import pytest
 
 import waku
 from waku import SQLiteStore, StoreError
+from waku._stores.base import HOST
 from waku._stores.sqlite_schema import SCHEMA_VERSION
 
 
@@ -303,7 +304,7 @@ def test_tokens_are_stored_only_as_hashes(store: SQLiteStore) -> None:
 
 
 def test_live_owner_blocks_and_expired_lease_is_taken(store: SQLiteStore) -> None:
-    me = f"{waku._lifecycle.HOST}:{os.getpid()}:aaa"
+    me = f"{HOST}:{os.getpid()}:aaa"
     assert store.acquire_lease("wf", "1", me, 60)
     assert not store.acquire_lease("wf", "1", "other-host:1:bbb", 60)
     assert store.acquire_lease("wf", "1", me, 60)  # renewal
@@ -320,9 +321,9 @@ def test_dead_owner_on_this_host_is_taken_over_at_once(store: SQLiteStore) -> No
         text=True,
         check=True,
     )
-    dead = f"{waku._lifecycle.HOST}:{child.stdout.strip()}:ccc"
+    dead = f"{HOST}:{child.stdout.strip()}:ccc"
     assert store.acquire_lease("wf", "1", dead, 3600)
-    assert store.acquire_lease("wf", "1", f"{waku._lifecycle.HOST}:{os.getpid()}:ddd", 60)
+    assert store.acquire_lease("wf", "1", f"{HOST}:{os.getpid()}:ddd", 60)
 
 
 def test_lease_wait_waits_for_the_holder(db: Path) -> None:

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from typing import Any
 
 from ._context import Run
 from ._errors import SerializationError, WorkflowLockedError
 from ._flow import is_failure, is_pending
-from ._stores.base import LeaseStore, WorkflowStatusStore
+from ._stores.base import LeaseStore, WorkflowStatusStore, new_owner
 
 log = logging.getLogger("waku")
 DEFAULT_LEASE_TTL = 30.0
-HOST = socket.gethostname()
-
-
-def new_owner() -> str:
-    """``host:pid:nonce``: whoever holds a lease, and how to tell it has died."""
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 class _Renewer:

@@ -14,6 +14,9 @@ completes callbacks.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import uuid
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
@@ -106,3 +109,32 @@ class LeaseStore(Protocol):
 def token_hash(token: str) -> str:
     """SHA-256 of a callback token: what stores keep instead of the token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    """A lease owner, ``host:pid:nonce``: who holds a lease, and how to tell it has died."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` (from ``new_owner``) is a process of this host that has exited.
+
+    Only ever True when certain: another host's process, an unreadable owner,
+    or a process we may not signal all count as alive.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != HOST or not parts[1].isdigit() or os.name != "posix":
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # another run in this very process: alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import os
 import secrets
-import socket
 import sqlite3
 import threading
 import time
@@ -28,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
-from .base import token_hash
+from .base import owner_is_dead, token_hash
 from .sqlite_schema import check_path, connect, prepare, store_error
 from .sqlite_writer import GroupCommitter, wait_until
 
@@ -39,7 +38,6 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 STATUSES = frozenset({"running", "waiting", "succeeded", "failed"})
-HOST = socket.gethostname()
 
 # A step row's status, from the first byte of the record stored in it.
 _STEP_STATUS = {
@@ -452,24 +450,3 @@ def _result_args(
 ) -> tuple[Any, ...]:
     status = _STEP_STATUS.get(payload[0], "unknown") if payload else "unknown"
     return (name, wid, step, _function(payload), status, payload, now or time.time())
-
-
-def owner_is_dead(owner: str) -> bool:
-    """True when ``owner`` (``host:pid:nonce``) is a process of this host that has exited.
-
-    Only ever True when certain: another host's process, an unreadable owner,
-    or a process we may not signal all count as alive.
-    """
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != HOST or not parts[1].isdigit() or os.name != "posix":
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False  # another run in this very process: alive
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
