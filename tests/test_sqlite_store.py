@@ -264,29 +264,6 @@ def test_a_start_alone_is_written_by_flush(store: SQLiteStore) -> None:
 # -- tokens -----------------------------------------------------------------------
 
 
-def test_token_spent_once_under_a_race(store: SQLiteStore) -> None:
-    token = store.store_result_token("wf", "1", 2)
-    barrier = threading.Barrier(8)
-    outcomes: list[object] = []
-
-    def spend(n: int) -> None:
-        barrier.wait()
-        try:
-            outcomes.append(store.store_token_result(token, f"C json -\n{n}".encode()))
-        except waku.TokenAlreadyUsedError as error:
-            outcomes.append(error)
-
-    threads = [threading.Thread(target=spend, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    winners = [o for o in outcomes if o == ("wf", "1", 2)]
-    assert len(winners) == 1
-    assert sum(isinstance(o, waku.TokenAlreadyUsedError) for o in outcomes) == 7
-    assert store.get_result("wf", "1", 2) is not None
-
-
 def test_unknown_token_changes_nothing(store: SQLiteStore) -> None:
     with pytest.raises(waku.InvalidTokenError, match="never issued"):
         store.store_token_result("forged", b"C json -\n1")
