@@ -18,7 +18,10 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from .._codec import Codec, JsonCodec
 
 
 @runtime_checkable
@@ -73,16 +76,30 @@ class StepStore(Protocol):
 
 @runtime_checkable
 class WorkflowStatusStore(Protocol):
-    """Optional: one record per workflow with its status, for listings and the CLI.
+    """Optional: one record per workflow with its status and wake time.
 
-    Statuses: ``running``, ``waiting`` (a step awaits a callback or a
-    background step), ``succeeded``, ``failed``.
+    Statuses (``waku.Status``): ``queued``, ``running`` (also while
+    background steps of a live run are in flight), ``waiting`` (a step awaits
+    a callback), ``sleeping`` (a wake time is stored), ``succeeded``,
+    ``failed``, ``cancelled``.
     """
 
     def set_workflow_status(
-        self, workflow_name: str, workflow_id: str, status: str, result: bytes | None = None
+        self,
+        workflow_name: str,
+        workflow_id: str,
+        status: str,
+        result: bytes | None = None,
+        wake_at: float | None = None,
     ) -> None:
-        """Create or update the workflow's record; ``result`` is the final payload."""
+        """Create or update the workflow's record.
+
+        ``result`` is the final payload of a succeeded workflow. ``wake_at``
+        (seconds since the epoch, or None) is when a suspended workflow
+        should be resumed: a callback's deadline, the end of a sleep. Each
+        call replaces the previous wake time. An unknown status raises
+        ValueError and changes nothing.
+        """
         ...
 
     def get_workflow_status(self, workflow_name: str, workflow_id: str) -> str | None:
@@ -104,6 +121,55 @@ class LeaseStore(Protocol):
     def release_lease(self, workflow_name: str, workflow_id: str, owner: str) -> None:
         """Drop the lease if ``owner`` holds it; otherwise do nothing."""
         ...
+
+
+@runtime_checkable
+class StoreOptions(Protocol):
+    """Optional attributes the engine reads from a store; each has a default.
+
+    A store without them gets the JSON codec, counts as durable and
+    blocking, and holds leases for ``DEFAULT_LEASE_TTL`` seconds.
+    """
+
+    codec: Codec
+    """How step values become bytes; recorded with each value."""
+    durable: bool
+    """True when records outlive the process (then transforms must be importable)."""
+    blocking: bool
+    """True when a call may block; async drivers then call it from a worker thread."""
+    lease_ttl: float
+    """Seconds a dead process's lease keeps its workflow locked."""
+
+
+DEFAULT_LEASE_TTL = 30.0
+STATUSES = frozenset(
+    {"queued", "running", "waiting", "sleeping", "succeeded", "failed", "cancelled"}
+)
+"""Every workflow status a store may be asked to record."""
+
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """What the engine needs to know of a store, worked out once per run."""
+
+    codec: Codec
+    durable: bool
+    blocking: bool
+    lease_ttl: float
+    statuses: WorkflowStatusStore | None
+    leases: LeaseStore | None
+
+
+def traits(store: StepStore) -> Traits:
+    """The store's options and capabilities, with the documented defaults."""
+    return Traits(
+        codec=getattr(store, "codec", None) or JsonCodec(),
+        durable=bool(getattr(store, "durable", True)),
+        blocking=bool(getattr(store, "blocking", True)),
+        lease_ttl=float(getattr(store, "lease_ttl", DEFAULT_LEASE_TTL)),
+        statuses=store if isinstance(store, WorkflowStatusStore) else None,
+        leases=store if isinstance(store, LeaseStore) else None,
+    )
 
 
 def token_hash(token: str) -> str:

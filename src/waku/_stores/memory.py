@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, TokenAlreadyUsedError
-from .base import token_hash
+from .base import STATUSES, token_hash
 
 Key = tuple[str, str]
 
@@ -26,6 +26,8 @@ class MemoryStore:
     """A store that lives as long as the process: fast, not durable."""
 
     durable = False
+    blocking = False  # every call is a dictionary operation under one lock
+    lease_ttl = 30.0
 
     def __init__(self, *, codec: Codec | None = None) -> None:
         self.codec: Codec = codec or JsonCodec()
@@ -33,7 +35,7 @@ class MemoryStore:
         self._results: dict[Key, dict[int, bytes]] = {}
         self._starts: dict[Key, dict[int, bytes]] = {}
         self._tokens: dict[str, _Token] = {}
-        self._status: dict[Key, tuple[str, bytes | None]] = {}
+        self._status: dict[Key, tuple[str, bytes | None, float | None]] = {}
         self._leases: dict[Key, tuple[str, float]] = {}
 
     def __repr__(self) -> str:
@@ -81,11 +83,18 @@ class MemoryStore:
             return self._results.get((workflow_name, workflow_id), {}).get(step)
 
     def set_workflow_status(
-        self, workflow_name: str, workflow_id: str, status: str, result: bytes | None = None
+        self,
+        workflow_name: str,
+        workflow_id: str,
+        status: str,
+        result: bytes | None = None,
+        wake_at: float | None = None,
     ) -> None:
         """Create or update the workflow's status record."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
         with self._lock:
-            self._status[(workflow_name, workflow_id)] = (status, result)
+            self._status[(workflow_name, workflow_id)] = (status, result, wake_at)
 
     def get_workflow_status(self, workflow_name: str, workflow_id: str) -> str | None:
         """The workflow's status, or None when unknown."""

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
-from .base import owner_is_dead, token_hash
+from .base import STATUSES, owner_is_dead, token_hash
 from .sqlite_schema import check_path, connect, prepare, store_error
 from .sqlite_writer import GroupCommitter, wait_until
 
@@ -37,7 +37,6 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 """Default largest payload (bytes) one record may hold; larger ones are refused."""
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
-STATUSES = frozenset({"running", "waiting", "succeeded", "failed"})
 
 # A step row's status, from the first byte of the record stored in it.
 _STEP_STATUS = {
@@ -71,10 +70,10 @@ ON CONFLICT DO UPDATE SET function = coalesce(excluded.function, function),
     input = excluded.input, started_at = excluded.started_at, attempts = attempts + 1
 """
 _UPSERT_STATUS = """
-INSERT INTO workflows (workflow_name, workflow_id, status, created_at, updated_at, result)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO workflows (workflow_name, workflow_id, status, created_at, updated_at, result, wake_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
-    result = excluded.result
+    result = excluded.result, wake_at = excluded.wake_at
 """
 _TAKE_LEASE = """
 INSERT INTO workflows (workflow_name, workflow_id, status, created_at, updated_at,
@@ -103,6 +102,7 @@ class SQLiteStore:
     """
 
     durable = True
+    blocking = True
 
     def __init__(
         self,
@@ -319,9 +319,14 @@ class SQLiteStore:
     # -- WorkflowStatusStore ------------------------------------------------------
 
     def set_workflow_status(
-        self, workflow_name: str, workflow_id: str, status: str, result: bytes | None = None
+        self,
+        workflow_name: str,
+        workflow_id: str,
+        status: str,
+        result: bytes | None = None,
+        wake_at: float | None = None,
     ) -> None:
-        """Create or update the workflow's record (status, updated time, final result).
+        """Create or update the workflow's record (status, updated time, result, wake time).
 
         Deferred like a step start: it rides in the next commit (the run's
         next step, or the lease release that ends every run), because a
@@ -332,7 +337,7 @@ class SQLiteStore:
         if result is not None:
             self._check_size(result, workflow_name, workflow_id, None)
         now = time.time()
-        args = (workflow_name, workflow_id, status, now, now, result)
+        args = (workflow_name, workflow_id, status, now, now, result, wake_at)
         self._writer.defer(lambda conn: conn.execute(_UPSERT_STATUS, args))
 
     def get_workflow_status(self, workflow_name: str, workflow_id: str) -> str | None:

@@ -6,9 +6,10 @@ empty database): a foreign, corrupt or newer file is refused with a
 
 Schema (``PRAGMA user_version`` = ``SCHEMA_VERSION``, ``application_id`` = ``WAKU``):
 
-- ``workflows``: one row per (name, id): status (running / waiting /
-  succeeded / failed), created and updated times, final result payload, and
-  the lease (owner ``host:pid:nonce`` and expiry, wall-clock seconds).
+- ``workflows``: one row per (name, id): status (``waku.Status``), created
+  and updated times, final result payload, the lease (owner
+  ``host:pid:nonce`` and expiry, wall-clock seconds) and the wake time of a
+  suspended workflow.
 - ``steps``: one row per (name, id, step): the step function, a status read
   from the record's kind, the last input (from ``store_start``), the last
   result or error payload, the attempt count, start and finish times. Step 0
@@ -65,10 +66,17 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 """
 
+# A suspended workflow's wake time: a callback deadline, the end of a sleep.
+_V2 = """
+ALTER TABLE workflows ADD COLUMN wake_at REAL;
+CREATE INDEX workflows_by_wake ON workflows (wake_at) WHERE wake_at IS NOT NULL;
+"""
+
 # MIGRATIONS[v] takes a database at version v to v + 1. Append, never edit:
 # files in the field were made by the earlier entries.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: _script(conn, _V1),
+    lambda conn: _script(conn, _V2),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
