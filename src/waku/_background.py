@@ -10,7 +10,7 @@ from ._continuations import launch
 from ._engine import Execute
 from ._flow import MISSING, is_async
 from ._records import function_name
-from ._steps import Passed, open_step, settle, start
+from ._steps import Passed, open_step, settle
 
 
 @overload
@@ -44,6 +44,5 @@ def step_async(
         return opened.value
     scope, decision = opened
     if isinstance(decision, Execute):
-        start(scope, value)
         return launch(scope, f, value, executor)
     return settle(scope, decision)

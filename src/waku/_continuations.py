@@ -26,7 +26,7 @@ from ._errors import WorkflowLockedError
 from ._flow import is_failure, is_pending
 from ._lifecycle import conclude, delivered_meanwhile, hand_over, mark_failed, release
 from ._result import WorkflowResult
-from ._steps import call_in_scope, pending, record
+from ._steps import call_in_scope, pending, record, start
 
 log = logging.getLogger("waku")
 
@@ -57,24 +57,72 @@ class Settled:
     value: Any
 
 
+class _NotStarted(Exception):
+    """The step could not be started (its start record, its executor): nothing ran."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def launch(
     scope: StepScope, f: Callable[[Any], Any], value: Any, executor: Executor | None
 ) -> Future[Any]:
-    """Run ``f(value)`` on ``executor``; the future resolves once the outcome is stored."""
+    """Record the start and run ``f(value)`` on ``executor``, off the calling thread.
+
+    The returned future resolves once the outcome is stored. The caller does
+    no I/O at all, so a background step costs an event loop nothing.
+    """
     out: Future[Any] = Future()
     settled: Future[Settled] = Future()
     # Counted before it can finish, so a step faster than its run is still carried on.
     scope.run.background.append(settled)
     pool = executor or shared_pool("steps")
+
+    def on_done(task: Future[Any]) -> None:
+        _settle(scope, task, out, settled)
+
     if isinstance(pool, ThreadPoolExecutor):
         # In a thread of this process the step can see its workflow: callback tokens,
         # idempotency keys and nested steps work as in a plain step.
         context = contextvars.copy_context()
-        task = pool.submit(context.run, call_in_scope, scope, f, value)
+        task = pool.submit(context.run, _in_thread, scope, f, value, on_done)
+        # A task cancelled before it ran (its executor shut down) settles here instead.
+        task.add_done_callback(lambda done: on_done(done) if done.cancelled() else None)
     else:
-        task = pool.submit(f, value)  # another process: only f and value travel
-    task.add_done_callback(lambda done: _settle(scope, done, out, settled))
+        # Submitted from a worker thread, so that even a task already done when its
+        # callback is added is settled there, never on the caller's thread.
+        shared_pool("steps").submit(_elsewhere, scope, f, value, pool, on_done)
     return out
+
+
+def _in_thread(
+    scope: StepScope, f: Callable[[Any], Any], value: Any, on_done: Callable[[Future[Any]], None]
+) -> None:
+    task: Future[Any] = Future()
+    try:
+        start(scope, value)
+    except BaseException as error:
+        task.set_exception(_NotStarted(error))
+    else:
+        task.set_result(call_in_scope(scope, f, value))
+    on_done(task)
+
+
+def _elsewhere(
+    scope: StepScope,
+    f: Callable[[Any], Any],
+    value: Any,
+    pool: Executor,
+    on_done: Callable[[Future[Any]], None],
+) -> None:
+    try:
+        start(scope, value)
+        task = pool.submit(f, value)  # another process: only f and value travel
+    except BaseException as error:  # the start failed, or the executor was shut down
+        task = Future()
+        task.set_exception(_NotStarted(error))
+    task.add_done_callback(on_done)
 
 
 def _settle(
@@ -83,6 +131,8 @@ def _settle(
     """Store the step's outcome, then mark it settled, then resolve its future."""
     try:
         error = task.exception()
+        if isinstance(error, _NotStarted):
+            raise error.cause  # nothing ran: the step runs again on resume
         if error is not None and not isinstance(error, Exception):
             raise error  # an interrupt is no step outcome: the step stays incomplete
         value = record(scope, task.result() if error is None else error)
