@@ -224,16 +224,17 @@ def function_name(f: Any) -> str:
         f = getattr(f, "__func__", f)  # bound methods
         if type(f) is not FunctionType:
             target = f if hasattr(f, "__qualname__") else type(f)  # callable objects
-            name = f"{_module_name(getattr(target, '__module__', '?'))}:{target.__qualname__}"
+            name = f"{module_name(getattr(target, '__module__', '?'))}:{target.__qualname__}"
             return name.replace(" ", "_")
     module = f.__module__
-    name = f"{module if module != '__main__' else _module_name(module)}:{f.__qualname__}"
+    name = f"{module if module != '__main__' else module_name(module)}:{f.__qualname__}"
     if f.__name__ == "<lambda>":
         name += "#" + code_hash(f.__code__)
     return name.replace(" ", "_")
 
 
-def _module_name(module: str) -> str:
+def module_name(module: str) -> str:
+    """The name a module has when imported; for ``__main__``, the script's own module name."""
     if module != "__main__":
         return module
     main = sys.modules.get("__main__")
@@ -250,15 +251,20 @@ def _module_name(module: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def code_hash(code: CodeType) -> str:
-    """Eight hex digits that change when a function's code does, not when it moves."""
+    """Eight hex digits that change with what a function names and holds, not where it is.
+
+    Built from the names, parameters and constants of the code (and of code
+    nested in it), not its bytecode, which differs between Python versions:
+    an upgrade must not make in-flight workflows look changed. The price:
+    lambdas that differ only in an operator (``x + 1``, ``x - 1``) share it.
+    """
     digest = hashlib.sha256()
     _feed(digest, code)
     return str(digest.hexdigest()[:8])
 
 
 def _feed(digest: Any, code: CodeType) -> None:
-    digest.update(code.co_code)
-    digest.update(repr(code.co_names).encode())
+    digest.update(repr((code.co_argcount, code.co_varnames, code.co_names)).encode())
     for const in code.co_consts:
         if isinstance(const, CodeType):
             _feed(digest, const)  # nested code: its repr holds an address and a line
