@@ -32,6 +32,7 @@ from ._records import (
     body_json,
     callback_record,
     error_record,
+    find_function,
     module_name,
     parse,
     waiting_marker,
@@ -202,7 +203,7 @@ def _check_transform(run: Run, step: int, reference: str | None) -> None:
     if reference is None or reference in local_transforms:
         return
     try:
-        resolve(reference)
+        find_function(reference)
     except (ImportError, AttributeError, ValueError) as error:
         raise NonDeterminismError(
             f"{run.where(step)} transforms its callback with {reference}, which this process "

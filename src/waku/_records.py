@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, NamedTuple
 
-from ._codec import Codec, JsonCodec, qualified_name
+from ._codec import Codec, JsonCodec, qualified_name, resolve
 from ._errors import SerializationError, StoreError
 
 
@@ -247,6 +247,19 @@ def module_name(module: str) -> str:
         if stem.isidentifier():
             return stem
     return module
+
+
+def find_function(reference: str) -> Any:
+    """The function a ``module:qualname`` reference names, importing its module if needed.
+
+    A reference to the script this process runs as ``__main__`` (see
+    ``function_name``) is looked up there: importing the script under its
+    own name would run it a second time.
+    """
+    module, _, qualname = reference.partition(":")
+    if module not in sys.modules and module != "__main__" and module == module_name("__main__"):
+        reference = f"__main__:{qualname}"
+    return resolve(reference)
 
 
 @functools.lru_cache(maxsize=4096)

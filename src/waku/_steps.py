@@ -14,11 +14,10 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from ._codec import resolve
 from ._context import Run, StepScope, current_step, local_transforms, require_run
 from ._engine import Decision, Deliver, Execute, Replay, Suspend, after_tokens, decide_step
 from ._flow import is_failure, passes_through
-from ._records import error_record, function_name, result_record, start_record
+from ._records import error_record, find_function, function_name, result_record, start_record
 
 T = TypeVar("T")
 
@@ -127,7 +126,7 @@ def deliver(run: Run, step: int, decision: Deliver) -> Any:
     """Turn a callback's payload into the step's result: transform once, store."""
     value = decision.value
     if decision.transform is not None:
-        transform = local_transforms.get(decision.transform) or resolve(decision.transform)
+        transform = local_transforms.get(decision.transform) or find_function(decision.transform)
         try:
             value = transform(value)
         except Exception as error:  # a failing transform fails the step
