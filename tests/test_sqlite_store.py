@@ -51,33 +51,6 @@ def fails(x: int) -> int:
 # -- opening ----------------------------------------------------------------------
 
 
-def test_url_with_three_slashes_is_relative_and_four_absolute(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    relative = waku.set_store("sqlite:///waku.db?durability=normal&lease_ttl=5")
-    absolute = waku._stores.open_store(f"sqlite:///{tmp_path}/abs.db")
-    try:
-        assert isinstance(relative, SQLiteStore)
-        assert (relative.durability, relative.lease_ttl) == ("normal", 5.0)
-        assert (tmp_path / "waku.db").exists()
-        assert isinstance(absolute, SQLiteStore)
-        assert absolute.path == tmp_path / "abs.db"
-    finally:
-        relative.close()  # type: ignore[attr-defined]
-        absolute.close()
-        monkeypatch.setattr(waku._config, "_default", None)
-
-
-@pytest.mark.parametrize(
-    ("url", "message"),
-    [("sqlite://waku.db", "three slashes|sqlite:///waku.db"), ("sqlite:///x.db?speed=9", "speed")],
-)
-def test_bad_urls_are_store_errors(url: str, message: str) -> None:
-    with pytest.raises(StoreError, match=message):
-        waku._stores.open_store(url)
-
-
 def test_schema_is_versioned_and_reopening_keeps_data(db: Path) -> None:
     with SQLiteStore(db) as store:
         store.store_result("wf", "1", 1, b"R json m:f\n1")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .._codec import Codec, JsonCodec
-from .._errors import InvalidTokenError, TokenAlreadyUsedError
+from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from .base import STATUSES, token_hash
 
 Key = tuple[str, str]
@@ -38,6 +38,17 @@ class MemoryStore:
         self._status: dict[Key, tuple[str, bytes | None, float | None]] = {}
         self._leases: dict[Key, tuple[str, float]] = {}
 
+    @classmethod
+    def from_url(cls, rest: str) -> MemoryStore:
+        """Open ``memory://``; ``rest`` (what follows ``memory://``) must be empty."""
+        if rest:
+            what = "options" if rest.startswith("?") else "path"
+            raise StoreError(
+                f"Bad memory store URL 'memory://{rest}': memory:// takes no {what}; "
+                "write just memory://"
+            )
+        return cls()
+
     def __repr__(self) -> str:
         return "MemoryStore()"
 
@@ -60,8 +71,9 @@ class MemoryStore:
 
     def store_token_result(self, token: str, payload: bytes) -> tuple[str, str, int]:
         """Spend the token once and store ``payload`` as its step's result."""
+        digest = token_hash(token)
         with self._lock:
-            entry = self._tokens.get(token_hash(token))
+            entry = self._tokens.get(digest)
             if entry is None:
                 raise InvalidTokenError(
                     "Unknown callback token: it was never issued by this store."
