@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
@@ -15,7 +15,7 @@ from .base import STATUSES, token_hash
 Key = tuple[str, str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Token:
     workflow: Key
     step: int
@@ -80,7 +80,7 @@ class MemoryStore:
                 )
             if entry.spent:
                 raise TokenAlreadyUsedError("This callback token was already used.")
-            entry.spent = True
+            self._tokens[digest] = replace(entry, spent=True)
             self._results.setdefault(entry.workflow, {})[entry.step] = payload
             return (*entry.workflow, entry.step)
 
