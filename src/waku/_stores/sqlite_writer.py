@@ -200,21 +200,22 @@ class Gate:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._idle = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # a plain lock: the gate is on every call's path
         self._inside = 0
         self._shut = False
+        self._drained = threading.Event()
 
     def __enter__(self) -> None:
-        with self._idle:
+        with self._lock:
             if self._shut:
                 raise closed_error(self._path)
             self._inside += 1
 
     def __exit__(self, *exc_info: object) -> None:
-        with self._idle:
+        with self._lock:
             self._inside -= 1
             if self._shut and not self._inside:
-                self._idle.notify_all()
+                self._drained.set()
 
     @property
     def shut(self) -> bool:
@@ -223,9 +224,11 @@ class Gate:
 
     def close(self) -> None:
         """Refuse new calls, then wait for the calls in progress to return."""
-        with self._idle:
+        with self._lock:
             self._shut = True
-            self._idle.wait_for(lambda: not self._inside)
+            if not self._inside:
+                self._drained.set()
+        self._drained.wait()
 
 
 def closed_error(path: Path) -> StoreError:
