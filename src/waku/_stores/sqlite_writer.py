@@ -12,6 +12,9 @@ of their own: they ride in the next transaction, whatever thread makes it,
 and a background flusher writes them within ``FLUSH_INTERVAL`` seconds when
 no other commit comes. Losing one to a crash loses a diagnostic, never a
 result.
+
+``Gate`` counts the store calls in progress, so that closing a store waits
+for them before it closes the connections they use.
 """
 
 from __future__ import annotations
