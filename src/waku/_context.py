@@ -12,7 +12,7 @@ from typing import Any
 
 from ._codec import Codec
 from ._config import resolve_store
-from ._engine import Position, Suspend, now, where
+from ._engine import Position, Suspend, where
 from ._errors import NotInWorkflowError
 from ._stores.base import StepStore, Traits, traits
 
@@ -56,7 +56,7 @@ class Run:
 
     def position(self, step: int, function: str) -> Position:
         """The engine's view of ``step`` of this run, as of now."""
-        return Position(self.history, self.codec, self.name, self.id, step, function, now())
+        return Position(self.history, self.traits.codec, self.name, self.id, step, function)
 
     def successor(self) -> Run:
         """A fresh run of the same workflow and store, to carry this one on."""
@@ -73,7 +73,7 @@ def new_run(name: str, workflow_id: str | None, store: StepStore | None) -> Run:
     return Run(resolved, traits(resolved), name, workflow_id or str(uuid.uuid4()))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepScope:
     """The step whose function is running now (for tokens and idempotency keys)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._codec import Codec
 from ._errors import CallbackTimeoutError, NonDeterminismError
@@ -35,20 +35,25 @@ def where(name: str, workflow_id: str, step: int | None = None) -> str:
 # -- decisions ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Replay:
+# Decisions are named tuples: immutable, and cheap to make on every step.
+
+
+class Replay(NamedTuple):
     """Use this value as the step's outcome without running it (a failure is a value)."""
 
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
 class Execute:
     """Run the step's function and record what it gives."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Deliver:
+    def __repr__(self) -> str:
+        return "EXECUTE"
+
+
+class Deliver(NamedTuple):
     """A callback's payload arrived: apply ``transform`` (a reference) and record the result."""
 
     value: Any
@@ -56,8 +61,7 @@ class Deliver:
     function: str
 
 
-@dataclass(frozen=True, slots=True)
-class Suspend:
+class Suspend(NamedTuple):
     """The step cannot finish now: the workflow waits for ``reason`` until ``until``."""
 
     reason: str  # "callback"
@@ -69,9 +73,13 @@ Decision = Replay | Execute | Deliver | Suspend
 EXECUTE = Execute()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Position:
-    """A step being decided: where it is and what the workflow calls there."""
+    """A step being decided: where it is and what the workflow calls there.
+
+    ``now`` is the wall clock unless given (tests inject it); it is read
+    only when a decision depends on it.
+    """
 
     history: Mapping[int, bytes]
     codec: Codec
@@ -79,13 +87,31 @@ class Position:
     workflow_id: str
     step: int
     function: str
-    now: float
+    now: float | None = None
+
+    def clock(self) -> float:
+        return time.time() if self.now is None else self.now
 
     def where(self) -> str:
         return where(self.name, self.workflow_id, self.step)
 
     def read(self, step: int) -> Record:
-        return parse(self.history[step], self.where())
+        return parse(self.history[step], self.where)
+
+
+def decide_step(
+    history: Mapping[int, bytes],
+    codec: Codec,
+    name: str,
+    workflow_id: str,
+    *,
+    step: int,
+    function: str,
+) -> Decision:
+    """``decide`` for a step of a live run; a step with nothing stored costs two lookups."""
+    if step not in history and -step not in history:
+        return EXECUTE
+    return decide(Position(history, codec, name, workflow_id, step, function))
 
 
 def decide(at: Position) -> Decision:
@@ -131,7 +157,7 @@ def check_function(at: Position, recorded: str) -> None:
 
 def _replay_result(at: Position, record: Record) -> Decision:
     check_function(at, record.function)
-    return Replay(decode(at.codec, record, at.where()))
+    return Replay(decode(at.codec, record, at.where))
 
 
 def _run_again(at: Position, record: Record) -> Decision:
@@ -142,13 +168,13 @@ def _deliver(at: Position, record: Record) -> Decision:
     marker = at.read(-at.step)
     check_function(at, marker.function)
     transform = body_json(marker).get("transform")
-    return Deliver(decode(at.codec, record, at.where()), transform, marker.function)
+    return Deliver(decode(at.codec, record, at.where), transform, marker.function)
 
 
 def _await_callback(at: Position, marker: Record) -> Decision:
     check_function(at, marker.function)
     expires = body_json(marker).get("expires")
-    if expires is not None and at.now >= expires:
+    if expires is not None and at.clock() >= expires:
         return Replay(CallbackTimeoutError(f"{at.where()} got no callback before its deadline"))
     return Suspend("callback", expires, at.step)
 
@@ -181,8 +207,3 @@ def wake_time(suspensions: list[Suspend]) -> tuple[str, float | None] | None:
         return None
     times = [s.until for s in suspensions if s.until is not None]
     return "waiting", (min(times) if times else None)
-
-
-def now() -> float:
-    """Wall-clock seconds, the clock stored deadlines are measured on."""
-    return time.time()

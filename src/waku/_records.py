@@ -16,9 +16,9 @@ import hashlib
 import json
 import sys
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
 from types import CodeType, FunctionType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._codec import Codec, JsonCodec, qualified_name
 from ._errors import SerializationError, StoreError
@@ -51,8 +51,7 @@ EXTERNAL = "-"
 """The function field of records the outside world writes (inputs, callbacks)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A parsed payload: what kind, written with which codec, by which function."""
 
     kind: RecordKind
@@ -63,13 +62,21 @@ class Record:
 
 _KINDS = {kind.value: kind for kind in RecordKind}
 
+Where = str | Callable[[], str]
+"""Where a record is, for error messages: text, or a function that makes it when needed."""
+
+
+def say(where: Where) -> str:
+    """The text of ``where``; made only on the error path, never per step."""
+    return where if isinstance(where, str) else where()
+
 
 def pack(kind: RecordKind, codec: str, function: str, body: bytes) -> bytes:
     """Build a payload; ``function`` is ``module:qualname`` and has no spaces."""
     return f"{kind.value} {codec} {function}\n".encode() + body
 
 
-def parse(payload: bytes, where: str) -> Record:
+def parse(payload: bytes, where: Where) -> Record:
     """Parse a payload; a damaged one is a StoreError naming ``where`` it was stored."""
     head, newline, body = payload.partition(b"\n")
     try:
@@ -79,7 +86,7 @@ def parse(payload: bytes, where: str) -> Record:
         return Record(_KINDS[kind], codec, function, body)
     except ValueError as error:
         raise StoreError(
-            f"{where}: the stored record is damaged ({error}): {payload[:60]!r}"
+            f"{say(where)}: the stored record is damaged ({error}): {payload[:60]!r}"
         ) from None
 
 
@@ -96,37 +103,39 @@ def body_json(record: Record) -> Any:
 # -- values ---------------------------------------------------------------------
 
 
-def encode(codec: Codec, value: Any, where: str) -> bytes:
+def encode(codec: Codec, value: Any, where: Where) -> bytes:
     """Encode a step's value; SerializationError names where and the type."""
     try:
         return codec.encode(value)
     except SerializationError as error:
-        raise SerializationError(f"{where} returned a value it cannot store: {error}") from None
+        raise SerializationError(
+            f"{say(where)} returned a value it cannot store: {error}"
+        ) from None
     except (TypeError, ValueError, RecursionError) as error:
         raise SerializationError(
-            f"{where} returned a value it cannot store: {type(error).__name__}: {error}"
+            f"{say(where)} returned a value it cannot store: {type(error).__name__}: {error}"
         ) from None
 
 
 _JSON = JsonCodec()
 
 
-def decode(codec: Codec, record: Record, where: str) -> Any:
+def decode(codec: Codec, record: Record, where: Where) -> Any:
     """Decode a stored value with the codec that wrote it (JSON is always readable)."""
     if record.codec != codec.name:
         if record.codec != "json":
             raise SerializationError(
-                f"{where} was stored with the {record.codec!r} codec but the store "
+                f"{say(where)} was stored with the {record.codec!r} codec but the store "
                 f"uses {codec.name!r}; open the store with codec={record.codec!r}'s codec"
             )
         codec = _JSON
     try:
         return codec.decode(record.body)
     except SerializationError as error:
-        raise SerializationError(f"{where}: {error}") from None
+        raise SerializationError(f"{say(where)}: {error}") from None
     except (ValueError, TypeError, KeyError) as error:  # bytes no codec run could have written
         raise StoreError(
-            f"{where}: the stored value is damaged and cannot be decoded "
+            f"{say(where)}: the stored value is damaged and cannot be decoded "
             f"({type(error).__name__}: {error})"
         ) from None
 
@@ -134,17 +143,17 @@ def decode(codec: Codec, record: Record, where: str) -> Any:
 # -- builders -------------------------------------------------------------------
 
 
-def result_record(codec: Codec, function: str, value: Any, where: str) -> bytes:
+def result_record(codec: Codec, function: str, value: Any, where: Where) -> bytes:
     """The record of a successful step."""
     return pack(RecordKind.RESULT, codec.name, function, encode(codec, value, where))
 
 
-def input_record(codec: Codec, value: Any, where: str) -> bytes:
+def input_record(codec: Codec, value: Any, where: Where) -> bytes:
     """The record of a workflow's start payload (step 0)."""
     return pack(RecordKind.INPUT, codec.name, EXTERNAL, encode(codec, value, where))
 
 
-def callback_record(codec: Codec, function: str, value: Any, where: str) -> bytes:
+def callback_record(codec: Codec, function: str, value: Any, where: Where) -> bytes:
     """The record of a callback's raw payload, before the step's transform."""
     return pack(RecordKind.CALLBACK, codec.name, function, encode(codec, value, where))
 
@@ -217,7 +226,8 @@ def function_name(f: Any) -> str:
             target = f if hasattr(f, "__qualname__") else type(f)  # callable objects
             name = f"{_module_name(getattr(target, '__module__', '?'))}:{target.__qualname__}"
             return name.replace(" ", "_")
-    name = f"{_module_name(f.__module__)}:{f.__qualname__}"
+    module = f.__module__
+    name = f"{module if module != '__main__' else _module_name(module)}:{f.__qualname__}"
     if f.__name__ == "<lambda>":
         name += "#" + code_hash(f.__code__)
     return name.replace(" ", "_")

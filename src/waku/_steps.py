@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ._codec import resolve
 from ._context import Run, StepScope, current_step, local_transforms, require_run
-from ._engine import Decision, Deliver, Execute, Replay, Suspend, after_tokens, decide
+from ._engine import Decision, Deliver, Execute, Replay, Suspend, after_tokens, decide_step
 from ._flow import is_failure, passes_through
 from ._records import error_record, function_name, result_record, start_record
 
@@ -26,7 +26,7 @@ _PLAIN_VALUES = frozenset({dict, list, tuple, str, int, float, bool, bytes, type
 
 
 class Passed:
-    """A value a step hands on without taking a step number (a failure, a future)."""
+    """A step's value known without running anything: passed through, or replayed."""
 
     __slots__ = ("value",)
 
@@ -49,10 +49,15 @@ def open_step(f: Callable[..., Any], value: Any) -> Passed | tuple[StepScope, De
         )
     run = require_run()
     n = run.take_step()
-    scope = StepScope(run, n, function_name(f))
     if n in run.overrides:
-        return scope, Replay(run.overrides.pop(n))
-    return scope, decide(run.position(n, scope.function))
+        return Passed(run.overrides.pop(n))
+    function = function_name(f)
+    decision = decide_step(
+        run.history, run.traits.codec, run.name, run.id, step=n, function=function
+    )
+    if type(decision) is Replay:
+        return Passed(decision.value)  # the common case on resume: no scope needed
+    return StepScope(run, n, function), decision
 
 
 def pending() -> Future[Any]:
@@ -92,7 +97,7 @@ def record(scope: StepScope, result: Any) -> Any:
     if is_failure(result):
         run.store.store_result(run.name, run.id, n, error_record(scope.function, result))
         return result
-    payload = result_record(run.codec, scope.function, result, run.where(n))
+    payload = result_record(run.codec, scope.function, result, lambda: run.where(n))
     run.store.store_result(run.name, run.id, n, payload)
     return result
 
@@ -128,7 +133,7 @@ def deliver(run: Run, step: int, decision: Deliver) -> Any:
         except Exception as error:  # a failing transform fails the step
             run.store.store_result(run.name, run.id, step, error_record(decision.function, error))
             return error
-    payload = result_record(run.codec, decision.function, value, run.where(step))
+    payload = result_record(run.codec, decision.function, value, lambda: run.where(step))
     run.store.store_result(run.name, run.id, step, payload)
     run.history[step] = payload
     return value
