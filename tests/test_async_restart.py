@@ -15,14 +15,7 @@ from typing import Any
 
 import pytest
 
-import waku
-
 CHILD = Path(__file__).with_name("async_restart_child.py")
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(waku, "SQLiteStore"),
-    reason="waku.SQLiteStore is not on this branch yet; these tests run once it is merged",
-)
 
 
 def child(db: Path, scenario: str, phase: str) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,6 @@ from typing import Any
 
 import pytest
 
-import waku
-
-pytestmark = pytest.mark.skipif(not hasattr(waku, "SQLiteStore"), reason="needs waku.SQLiteStore")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -106,6 +106,8 @@ def check_path(path: Path) -> None:
             f"{str(path)!r} is not a file path; SQLiteStore needs a file "
             "(use MemoryStore for a store that lives in memory)"
         )
+    if "\0" in str(path):
+        raise StoreError(f"{str(path)!r} is not a file path: it holds a NUL character")
     parent = path.parent
     if not parent.is_dir():
         raise StoreError(
