@@ -10,7 +10,9 @@ import pytest
 
 from waku import StepStore
 
-from .stores.kinds import KINDS, StoreKind, opened
+from .stores.kinds import KINDS, StoreKind, durable_url, opened
+
+__all__ = ["durable_url"]  # a fixture: every restart test runs over each durable store
 
 StoreFactory = Callable[[Path], StepStore]
 

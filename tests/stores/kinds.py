@@ -39,15 +39,31 @@ class StoreKind:
     name: str
     open: Callable[[Path], StepStore]  # given an empty folder of its own
     supports: frozenset[str]
+    url: Callable[[Path], str] | None = None
+    """For a durable store, its URL in a folder: what cross-process tests hand a child."""
 
 
 KINDS: tuple[StoreKind, ...] = (
     StoreKind("six-methods", lambda _: DictStore(), frozenset()),
     StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES})),
     StoreKind(
-        "sqlite", lambda folder: waku.SQLiteStore(folder / "waku.db"), frozenset({STATUSES, LEASES})
+        "sqlite",
+        lambda folder: waku.SQLiteStore(folder / "waku.db"),
+        frozenset({STATUSES, LEASES}),
+        url=lambda folder: f"sqlite:///{folder.resolve() / 'waku.db'}",
     ),
 )
+
+DURABLE = tuple(kind for kind in KINDS if kind.url is not None)
+"""The stores that outlive a process: every restart and kill scenario runs on each."""
+
+
+@pytest.fixture(params=DURABLE, ids=[kind.name for kind in DURABLE])
+def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh durable store, for child processes to open."""
+    kind: StoreKind = request.param
+    assert kind.url is not None
+    return kind.url(tmp_path)
 
 
 def supporting(*capabilities: str) -> list[StoreKind]:
