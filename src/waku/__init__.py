@@ -30,7 +30,7 @@ from ._flow import call, else_, is_failure, pipe, pipe_async, then
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
-from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
+from ._stores.base import LeaseStore, QueueStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
@@ -47,6 +47,7 @@ __all__ = [
     "NonDeterminismError",
     "NotInWorkflowError",
     "PickleCodec",
+    "QueueStore",
     "RecordKind",
     "SQLiteStore",
     "SerializationError",

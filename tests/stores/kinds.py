@@ -24,10 +24,13 @@ STATUSES = "statuses"
 """``waku.WorkflowStatusStore``: a status and wake time per workflow."""
 LEASES = "leases"
 """``waku.LeaseStore``: one running owner per workflow id."""
+QUEUE = "queue"
+"""``waku.QueueStore``: enqueueing workflows and claiming work atomically."""
 
 PROTOCOLS: dict[str, type[Any]] = {
     STATUSES: waku.WorkflowStatusStore,
     LEASES: waku.LeaseStore,
+    QUEUE: waku.QueueStore,
 }
 """Capability -> the protocol a store with it satisfies (checked in test_kinds)."""
 
@@ -45,11 +48,11 @@ class StoreKind:
 
 KINDS: tuple[StoreKind, ...] = (
     StoreKind("six-methods", lambda _: DictStore(), frozenset()),
-    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES})),
+    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES, QUEUE})),
     StoreKind(
         "sqlite",
         lambda folder: waku.SQLiteStore(folder / "waku.db"),
-        frozenset({STATUSES, LEASES}),
+        frozenset({STATUSES, LEASES, QUEUE}),
         url=lambda folder: f"sqlite:///{folder.resolve() / 'waku.db'}",
     ),
 )

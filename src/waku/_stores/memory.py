@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from .base import STATUSES, token_hash
+from .claims import Candidate, Picker, queue_set
 
 Key = tuple[str, str]
 
@@ -37,6 +38,7 @@ class MemoryStore:
         self._tokens: dict[str, _Token] = {}
         self._status: dict[Key, tuple[str, bytes | None, float | None]] = {}
         self._leases: dict[Key, tuple[str, float]] = {}
+        self._queues: dict[Key, str] = {}  # in the order they were enqueued
 
     @classmethod
     def from_url(cls, rest: str) -> MemoryStore:
@@ -130,3 +132,67 @@ class MemoryStore:
             holder = self._leases.get((workflow_name, workflow_id))
             if holder and holder[0] == owner:
                 del self._leases[(workflow_name, workflow_id)]
+
+    def enqueue_workflow(
+        self, workflow_name: str, workflow_id: str, queue: str, payload: bytes
+    ) -> bool:
+        """Create the workflow, ``queued`` on ``queue``, with ``payload`` as step 0.
+
+        Returns False, changing nothing, when the store has any record of the workflow.
+        """
+        key = (workflow_name, workflow_id)
+        with self._lock:
+            if key in self._status or key in self._results or key in self._leases:
+                return False
+            self._queues[key] = queue
+            self._status[key] = ("queued", None, None)
+            self._results[key] = {0: payload}
+            return True
+
+    def claim_workflows(
+        self,
+        queues: Sequence[str],
+        owner: str,
+        ttl: float,
+        limit: int,
+        concurrency: Mapping[str, int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Lease up to ``limit`` ready workflows to ``owner`` and mark them ``running``.
+
+        Orphans first, then due wake-ups, then queued workflows oldest first (see ``claims``).
+        """
+        served = queue_set(queues)
+        now = time.monotonic()  # leases expire on the monotonic clock, wake times on the wall
+        with self._lock:
+            picker = Picker(served, max(limit, 0), now)
+            for queue, cap in (concurrency or {}).items():
+                if queue in served:
+                    held = (
+                        lease
+                        for key, lease in self._leases.items()
+                        if self._queues.get(key) == queue
+                    )
+                    picker.cap(queue, cap, held)
+            for key in self._ready(served):
+                holder = self._leases.get(key)
+                candidate = Candidate(*key, self._queues.get(key), *(holder or (None, None)))
+                if not picker.offer(candidate):
+                    break
+            for key in picker.picked:
+                self._leases[key] = (owner, now + ttl)
+                self._status[key] = ("running", None, None)
+            return picker.picked
+
+    def _ready(self, served: frozenset[str]) -> Iterator[Key]:
+        """Orphan candidates, due wake-ups by wake time, queued on ``served`` oldest first."""
+        yield from (key for key, entry in self._status.items() if entry[0] == "running")
+        wall = time.time()
+        due = sorted(
+            (entry[2], key)
+            for key, entry in self._status.items()
+            if entry[0] in ("waiting", "sleeping") and entry[2] is not None and entry[2] <= wall
+        )
+        yield from (key for _, key in due)
+        for key, queue in self._queues.items():
+            if queue in served and self._status.get(key, ("",))[0] == "queued":
+                yield key

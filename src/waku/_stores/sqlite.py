@@ -23,15 +23,17 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
+from . import sqlite_queue as queue_sql
 from . import sqlite_rows as sql
 from .base import STATUSES, owner_is_dead, token_hash
+from .claims import Picker, queue_set
 from .sqlite_options import DURABILITY, MAX_PAYLOAD, Options, parse_url
 from .sqlite_schema import check_path, connect, prepare, store_error
 from .sqlite_writer import Gate, GroupCommitter, closed_error, wait_until
@@ -329,6 +331,54 @@ class SQLiteStore:
         args = (workflow_name, workflow_id, owner)
         with self._gate:
             self._writer.run(lambda conn: conn.execute(sql.RELEASE_LEASE, args), durable=False)
+
+    # -- QueueStore ---------------------------------------------------------------
+
+    def enqueue_workflow(
+        self, workflow_name: str, workflow_id: str, queue: str, payload: bytes
+    ) -> bool:
+        """Create the workflow, ``queued`` on ``queue``, with ``payload`` as its input (step 0).
+
+        One durable transaction: both rows or neither, and on disk when it
+        returns. Idempotent: when a workflow of that name and id exists
+        already (enqueued, run, or finished), nothing changes and False is
+        returned. A payload over ``max_payload`` raises StoreError.
+        """
+        self._check_size(payload, workflow_name, workflow_id, 0)
+        args = (workflow_name, workflow_id, queue, payload)
+        now = time.time()
+        with self._gate:
+            created: bool = self._writer.run(lambda conn: queue_sql.enqueue(conn, *args, now=now))
+        return created
+
+    def claim_workflows(
+        self,
+        queues: Sequence[str],
+        owner: str,
+        ttl: float,
+        limit: int,
+        concurrency: Mapping[str, int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Lease up to ``limit`` ready workflows to ``owner`` and mark them ``running``.
+
+        One ``BEGIN IMMEDIATE`` transaction reads and leases, so racing
+        claimers (threads or processes) never take one workflow twice.
+        Orphans come first, then due wake-ups, then queued workflows oldest
+        first; suspended and orphaned ones only of ``queues`` or of no queue.
+        Commits without waiting for a sync, like every lease.
+        """
+        served = queue_set(queues)
+        if limit < 1:
+            return []
+        caps = dict(concurrency or {})
+
+        def claim(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            picker = Picker(served, limit, time.time())
+            return queue_sql.claim(conn, picker, owner, ttl, caps)
+
+        with self._gate:
+            claimed: list[tuple[str, str]] = self._writer.run(claim, durable=False)
+        return claimed
 
     # -- helpers ------------------------------------------------------------------
 

@@ -1,0 +1,116 @@
+"""The SQLite store's queue: enqueueing a workflow and claiming work, each one transaction.
+
+Both functions run inside a transaction the store's writer opened with
+``BEGIN IMMEDIATE``, so a claim's reads and its lease writes are atomic
+against every other process on the file. Every query is served by a partial
+or status index that holds no finished workflow, so a claim costs the same
+however many finished workflows the table keeps (``tests/stores/
+test_sqlite_queue.py`` checks each plan).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Mapping
+
+from . import sqlite_rows as sql
+from .base import HOST
+from .claims import Candidate, Picker
+
+ENQUEUE = """
+INSERT INTO workflows (workflow_name, workflow_id, status, created_at, updated_at, queue)
+VALUES (?, ?, 'queued', ?, ?, ?)
+ON CONFLICT DO NOTHING
+"""
+
+# INDEXED BY pins each plan to an index that holds no finished workflow: should a
+# schema change make one unusable, the query fails loudly instead of scanning.
+
+# Rows whose lease may be free: none, expired, or held on this host, where the
+# picker asks whether the owner process still exists.
+_MAYBE_FREE = (
+    "(lease_expires IS NULL OR lease_expires <= :now OR substr(lease_owner, 1, :n) = :host)"
+)
+_CANDIDATE = "workflow_name, workflow_id, queue, lease_owner, lease_expires"
+
+ORPHANS = f"""
+SELECT {_CANDIDATE} FROM workflows INDEXED BY workflows_by_status
+WHERE status = 'running' AND {_MAYBE_FREE}
+ORDER BY created_at
+"""
+DUE = f"""
+SELECT {_CANDIDATE} FROM workflows INDEXED BY workflows_by_wake
+WHERE status IN ('waiting', 'sleeping') AND wake_at <= :now AND {_MAYBE_FREE}
+ORDER BY wake_at
+"""
+QUEUED = f"""
+SELECT {_CANDIDATE}, created_at FROM workflows INDEXED BY workflows_queued
+WHERE status = 'queued' AND queue = :queue AND {_MAYBE_FREE}
+ORDER BY created_at, workflow_name, workflow_id
+LIMIT :limit
+"""
+LIVE_LEASES = """
+SELECT lease_owner, lease_expires FROM workflows INDEXED BY workflows_leased
+WHERE queue = :queue AND lease_expires > :now
+"""
+CLAIM = """
+UPDATE workflows SET status = 'running', lease_owner = :owner, lease_expires = :expires,
+    updated_at = :now, wake_at = NULL
+WHERE workflow_name = :name AND workflow_id = :id
+"""
+
+
+def enqueue(
+    conn: sqlite3.Connection, name: str, wid: str, queue: str, payload: bytes, *, now: float
+) -> bool:
+    """Create the queued workflow and its input (step 0); False, changing nothing, if it exists."""
+    if not conn.execute(ENQUEUE, (name, wid, now, now, queue)).rowcount:
+        return False
+    conn.execute(sql.UPSERT_RESULT, sql.result_args(name, wid, 0, payload, now))
+    return True
+
+
+def claim(
+    conn: sqlite3.Connection,
+    picker: Picker,
+    owner: str,
+    ttl: float,
+    concurrency: Mapping[str, int],
+) -> list[tuple[str, str]]:
+    """Pick free workflows (see ``claims``) and lease them to ``owner`` as ``running``."""
+    now = picker.now
+    for queue, limit in concurrency.items():
+        if queue in picker.queues:
+            picker.cap(queue, limit, conn.execute(LIVE_LEASES, {"queue": queue, "now": now}))
+    params = {"now": now, "n": len(HOST) + 1, "host": f"{HOST}:"}
+    for query in (ORPHANS, DUE):
+        _offer(conn, picker, query, params)
+    queued: list[tuple[float, Candidate]] = []
+    for queue in sorted(picker.queues):
+        wanted = picker.wanted(queue)
+        if wanted > 0:
+            rows = conn.execute(QUEUED, {**params, "queue": queue, "limit": wanted})
+            queued += [(row[5], Candidate(*row[:5])) for row in rows]
+    queued.sort()
+    for _, candidate in queued:
+        if not picker.offer(candidate):
+            break
+    expires = now + ttl
+    for name, wid in picker.picked:
+        conn.execute(
+            CLAIM, {"owner": owner, "expires": expires, "now": now, "name": name, "id": wid}
+        )
+    return picker.picked
+
+
+def _offer(
+    conn: sqlite3.Connection, picker: Picker, query: str, params: Mapping[str, object]
+) -> None:
+    # Rows are read one at a time and the read stops when the claim is full.
+    if picker.full:
+        return
+    with contextlib.closing(conn.execute(query, params)) as rows:
+        for row in rows:
+            if not picker.offer(Candidate(*row)):
+                return
