@@ -75,6 +75,23 @@ def test_an_input_over_max_payload_is_refused_and_nothing_is_written(db: Path) -
     assert rows(db, "SELECT count(*) FROM workflows") == [(0,)]
 
 
+def test_a_claim_with_nothing_to_take_takes_no_write_lock(db: Path) -> None:
+    with SQLiteStore(db, busy_timeout=0.2) as store:
+        store.enqueue_workflow("wf", "1", "q", INPUT)
+        store.set_workflow_status("wf", "later", "sleeping", wake_at=time.time() + 3600)
+        store.flush()
+        writer = sqlite3.connect(db, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")  # another process is writing
+            assert store.claim_workflows(["other"], "other-host:1:a", 60, 10) == []
+            with pytest.raises(StoreError, match="could not write"):
+                store.claim_workflows(["q"], "other-host:1:a", 60, 10)
+            writer.execute("ROLLBACK")
+        finally:
+            writer.close()
+        assert store.claim_workflows(["q"], "other-host:1:a", 60, 10) == [("wf", "1")]
+
+
 # Each query a claim runs, and the index that must serve it.
 PLANS = {
     "ORPHANS": "SEARCH workflows USING INDEX workflows_by_status (status=?)",

@@ -376,9 +376,37 @@ class SQLiteStore:
             picker = Picker(served, limit, time.time())
             return queue_sql.claim(conn, picker, owner, ttl, caps)
 
+        def ready(conn: sqlite3.Connection) -> bool:
+            picker = Picker(served, 1, time.time())
+            queue_sql.pick(conn, picker, caps)
+            return picker.full
+
         with self._gate:
+            # Idle workers poll: when a read finds nothing to take, no write lock is taken.
+            # Only when this process has no write in flight, though (a deferred status,
+            # say): the read would not see it.
+            if self._writer.idle and not self._reading(ready):
+                return []
             claimed: list[tuple[str, str]] = self._writer.run(claim, durable=False)
         return claimed
+
+    def _reading(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on an idle read connection of the pool, in one read transaction."""
+        with self._readers_lock:
+            conn = self._readers.pop() if self._readers else None
+        if conn is None:
+            conn = connect(self.path, self._busy_timeout)
+        try:
+            conn.execute("BEGIN")
+            try:
+                return work(conn)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise store_error(error, self.path, "read") from None
+        finally:
+            with self._readers_lock:
+                self._readers.append(conn)
 
     # -- helpers ------------------------------------------------------------------
 

@@ -71,14 +71,8 @@ def enqueue(
     return True
 
 
-def claim(
-    conn: sqlite3.Connection,
-    picker: Picker,
-    owner: str,
-    ttl: float,
-    concurrency: Mapping[str, int],
-) -> list[tuple[str, str]]:
-    """Pick free workflows (see ``claims``) and lease them to ``owner`` as ``running``."""
+def pick(conn: sqlite3.Connection, picker: Picker, concurrency: Mapping[str, int]) -> None:
+    """Offer the picker every candidate in claim order (see ``claims``); reads only."""
     now = picker.now
     for queue, limit in concurrency.items():
         if queue in picker.queues:
@@ -86,20 +80,31 @@ def claim(
     params = {"now": now, "n": len(HOST) + 1, "host": f"{HOST}:"}
     for query in (ORPHANS, DUE):
         _offer(conn, picker, query, params)
-    queued: list[tuple[float, Candidate]] = []
+    queued: list[tuple[float, str, str, Candidate]] = []
     for queue in sorted(picker.queues):
         wanted = picker.wanted(queue)
         if wanted > 0:
             rows = conn.execute(QUEUED, {**params, "queue": queue, "limit": wanted})
-            queued += [(row[5], Candidate(*row[:5])) for row in rows]
-    queued.sort()
-    for _, candidate in queued:
+            queued += [(row[5], row[0], row[1], Candidate(*row[:5])) for row in rows]
+    queued.sort(key=lambda entry: entry[:3])  # oldest first across the queues
+    for *_, candidate in queued:
         if not picker.offer(candidate):
             break
-    expires = now + ttl
+
+
+def claim(
+    conn: sqlite3.Connection,
+    picker: Picker,
+    owner: str,
+    ttl: float,
+    concurrency: Mapping[str, int],
+) -> list[tuple[str, str]]:
+    """Pick free workflows and lease them to ``owner`` as ``running``; in a write transaction."""
+    pick(conn, picker, concurrency)
+    now = picker.now
     for name, wid in picker.picked:
         conn.execute(
-            CLAIM, {"owner": owner, "expires": expires, "now": now, "name": name, "id": wid}
+            CLAIM, {"owner": owner, "expires": now + ttl, "now": now, "name": name, "id": wid}
         )
     return picker.picked
 
