@@ -9,8 +9,8 @@ import pytest
 import waku
 from waku import QueueStore, StepStore
 
+from .claimers import race_until_empty
 from .kinds import QUEUE, store_fixture
-from .races import race_until_empty
 
 store = store_fixture(QUEUE)
 

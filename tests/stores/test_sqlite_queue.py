@@ -16,9 +16,11 @@ import pytest
 
 from waku import SQLiteStore, StoreError
 from waku._stores import sqlite_queue
+from waku._stores.base import new_owner
 from waku._stores.claims import Picker
 
 from ..sqlite_steps import ROOT
+from .claimers import dead_owner
 
 INPUT = b"I json tests:flow\n[1, 2]"
 
@@ -92,18 +94,32 @@ def test_a_claim_with_nothing_to_take_takes_no_write_lock(db: Path) -> None:
         assert store.claim_workflows(["q"], "other-host:1:a", 60, 10) == [("wf", "1")]
 
 
-# Each query a claim runs, and the index that must serve it.
+# Each query a claim runs, and its plan: a search of an index that holds no finished
+# workflow (a sort only of the rows found, to group leases by process).
+BY_STATUS = "SEARCH workflows USING INDEX workflows_by_status (status=?)"
+GROUPED = "USE TEMP B-TREE FOR GROUP BY"
+LEASED = "SEARCH workflows USING COVERING INDEX workflows_leased (queue=? AND lease_expires>?)"
 PLANS = {
-    "ORPHANS": "SEARCH workflows USING INDEX workflows_by_status (status=?)",
-    "DUE": "SEARCH workflows USING INDEX workflows_by_wake (wake_at<?)",
-    "QUEUED": "SEARCH workflows USING INDEX workflows_queued (queue=?)",
-    "LIVE_LEASES": (
-        "SEARCH workflows USING COVERING INDEX workflows_leased (queue=? AND lease_expires>?)"
-    ),
-    "CLAIM": "SEARCH workflows USING PRIMARY KEY (workflow_name=? AND workflow_id=?)",
+    "EXPIRED": [BY_STATUS],
+    "RUNNING_PROCESSES": [BY_STATUS, GROUPED],
+    "OF_PROCESS": [BY_STATUS],
+    "DUE": ["SEARCH workflows USING INDEX workflows_by_wake (wake_at<?)"],
+    "QUEUED": ["SEARCH workflows USING INDEX workflows_queued (queue=?)"],
+    "LIVE_LEASES": [LEASED],
+    "LIVE_LEASES_OF": [LEASED],
+    "CLAIM": ["SEARCH workflows USING PRIMARY KEY (workflow_name=? AND workflow_id=?)"],
 }
-PARAMS = {"now": 1.0, "n": 2, "host": "h:", "queue": "q", "limit": 5}
+PARAMS = {"now": 1.0, "n": 2, "host": "h:", "queue": "q", "limit": 5, "process": "h:1:"}
 PARAMS.update(owner="o", expires=2.0, name="wf", id="1")
+
+
+def test_every_query_of_a_claim_has_its_plan_checked() -> None:
+    queries = {
+        name
+        for name, value in vars(sqlite_queue).items()
+        if name.isupper() and isinstance(value, str) and "workflows" in value
+    }
+    assert queries - {"ENQUEUE"} == set(PLANS)
 
 
 @pytest.mark.parametrize("query", sorted(PLANS))
@@ -111,7 +127,7 @@ def test_each_claim_query_searches_an_index(db: Path, store: SQLiteStore, query:
     conn = sqlite3.connect(db)
     try:
         plan = conn.execute(f"EXPLAIN QUERY PLAN {getattr(sqlite_queue, query)}", PARAMS)
-        assert [step[3] for step in plan] == [PLANS[query]]  # no scan, no sort
+        assert [step[3] for step in plan] == PLANS[query]
     finally:
         conn.close()
 
@@ -142,6 +158,7 @@ def test_a_claim_costs_the_same_however_many_finished_workflows_there_are(
     tmp_path: Path,
 ) -> None:
     costs = []
+    dead = dead_owner()
     for finished in (0, 3000):
         db = tmp_path / f"{finished}.db"
         with SQLiteStore(db, durability="normal") as store:
@@ -154,9 +171,18 @@ def test_a_claim_costs_the_same_however_many_finished_workflows_there_are(
                 store.enqueue_workflow("new", str(n), "q", INPUT)
             store.set_workflow_status("due", "1", "sleeping", wake_at=past)
             store.acquire_lease("orphan", "1", "other-host:1:a", 0.0)
+            store.acquire_lease("orphan", "2", dead, 3600)
+            store.acquire_lease("live", "1", new_owner(), 3600)  # a run of this process
             store.flush()
         costs.append(claim_cost(db))
-    assert costs[0][0] == [("orphan", "1"), ("due", "1"), ("new", "0"), ("new", "1"), ("new", "2")]
+    assert costs[0][0] == [
+        ("orphan", "1"),
+        ("orphan", "2"),
+        ("due", "1"),
+        ("new", "0"),
+        ("new", "1"),
+        ("new", "2"),
+    ]
     assert costs[1] == costs[0]  # the same claim, in the same number of VM steps
 
 

@@ -11,7 +11,7 @@ room. The store then writes the leases, in the same transaction as the read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from .base import owner_is_dead
@@ -53,23 +53,26 @@ class Picker:
         """True once the claim has taken ``limit`` workflows."""
         return len(self.picked) >= self.limit
 
+    def dead(self, owner: str) -> bool:
+        """Whether ``owner`` is a process of this host that has exited (asked once per process)."""
+        process = owner.rpartition(":")[0]  # host:pid: the runs of one process live or die together
+        dead = self._dead.get(process)
+        if dead is None:
+            dead = self._dead[process] = owner_is_dead(owner)
+        return dead
+
     def lease_live(self, owner: str | None, expires: float | None) -> bool:
         """Whether a lease keeps others out: unexpired, and not held by a dead process here."""
         if owner is None or expires is None or expires <= self.now:
             return False
-        dead = self._dead.get(owner)
-        if dead is None:
-            dead = self._dead[owner] = owner_is_dead(owner)
-        return not dead
+        return not self.dead(owner)
 
-    def cap(
-        self, queue: str, limit: int, leases: Iterable[tuple[str | None, float | None]]
-    ) -> None:
-        """Allow ``queue`` at most ``limit`` live leases, given the leases its workflows hold now.
+    def cap(self, queue: str, limit: int, live: int) -> None:
+        """Allow ``queue`` at most ``limit`` live leases, ``live`` of which are held now.
 
-        Counted over every owner; a dead process's lease leaves room for its successor.
+        ``live`` counts every owner's unexpired leases on the queue, except
+        those of dead processes of this host, which leave room for their successors.
         """
-        live = sum(self.lease_live(owner, expires) for owner, expires in leases)
         self._room[queue] = max(0, limit - live)
 
     def wanted(self, queue: str) -> int:

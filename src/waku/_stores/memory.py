@@ -168,11 +168,11 @@ class MemoryStore:
             for queue, cap in (concurrency or {}).items():
                 if queue in served:
                     held = (
-                        lease
+                        picker.lease_live(*lease)
                         for key, lease in self._leases.items()
                         if self._queues.get(key) == queue
                     )
-                    picker.cap(queue, cap, held)
+                    picker.cap(queue, cap, sum(held))
             for key in self._ready(served):
                 holder = self._leases.get(key)
                 candidate = Candidate(*key, self._queues.get(key), *(holder or (None, None)))

@@ -34,9 +34,25 @@ _MAYBE_FREE = (
 )
 _CANDIDATE = "workflow_name, workflow_id, queue, lease_owner, lease_expires"
 
-ORPHANS = f"""
+# Every run has an owner of its own, ``host:pid:nonce`` with a hex nonce (``new_owner``).
+# Trimming the nonce leaves ``host:pid:``: one key for all runs of a process, so
+# that each process is asked once whether it lives, not each of its runs.
+_HEX = "0123456789abcdef"
+_PROCESS = f"rtrim(lease_owner, '{_HEX}')"
+
+EXPIRED = f"""
 SELECT {_CANDIDATE} FROM workflows INDEXED BY workflows_by_status
-WHERE status = 'running' AND {_MAYBE_FREE}
+WHERE status = 'running' AND (lease_expires IS NULL OR lease_expires <= :now)
+ORDER BY created_at
+"""
+RUNNING_PROCESSES = f"""
+SELECT min(lease_owner) FROM workflows INDEXED BY workflows_by_status
+WHERE status = 'running' AND lease_expires > :now AND substr(lease_owner, 1, :n) = :host
+GROUP BY {_PROCESS}
+"""
+OF_PROCESS = f"""
+SELECT {_CANDIDATE} FROM workflows INDEXED BY workflows_by_status
+WHERE status = 'running' AND lease_expires > :now AND {_PROCESS} = :process
 ORDER BY created_at
 """
 DUE = f"""
@@ -51,8 +67,12 @@ ORDER BY created_at, workflow_name, workflow_id
 LIMIT :limit
 """
 LIVE_LEASES = """
-SELECT lease_owner, lease_expires FROM workflows INDEXED BY workflows_leased
+SELECT count(*) FROM workflows INDEXED BY workflows_leased
 WHERE queue = :queue AND lease_expires > :now
+"""
+LIVE_LEASES_OF = f"""
+SELECT count(*) FROM workflows INDEXED BY workflows_leased
+WHERE queue = :queue AND lease_expires > :now AND {_PROCESS} = :process
 """
 CLAIM = """
 UPDATE workflows SET status = 'running', lease_owner = :owner, lease_expires = :expires,
@@ -73,13 +93,21 @@ def enqueue(
 
 def pick(conn: sqlite3.Connection, picker: Picker, concurrency: Mapping[str, int]) -> None:
     """Offer the picker every candidate in claim order (see ``claims``); reads only."""
-    now = picker.now
+    params: dict[str, object] = {"now": picker.now, "n": len(HOST) + 1, "host": f"{HOST}:"}
+    # Dead processes of this host, whose runs are orphans although their leases have not expired.
+    running = [owner for (owner,) in conn.execute(RUNNING_PROCESSES, params)]
+    dead = [owner.rstrip(_HEX) for owner in running if picker.dead(owner)]
     for queue, limit in concurrency.items():
         if queue in picker.queues:
-            picker.cap(queue, limit, conn.execute(LIVE_LEASES, {"queue": queue, "now": now}))
-    params = {"now": now, "n": len(HOST) + 1, "host": f"{HOST}:"}
-    for query in (ORPHANS, DUE):
-        _offer(conn, picker, query, params)
+            (live,) = conn.execute(LIVE_LEASES, {**params, "queue": queue}).fetchone()
+            for process in dead:
+                of_dead = {**params, "queue": queue, "process": process}
+                live -= conn.execute(LIVE_LEASES_OF, of_dead).fetchone()[0]
+            picker.cap(queue, limit, live)
+    _offer(conn, picker, EXPIRED, params)
+    for process in dead:
+        _offer(conn, picker, OF_PROCESS, {**params, "process": process})
+    _offer(conn, picker, DUE, params)
     queued: list[tuple[float, str, str, Candidate]] = []
     for queue in sorted(picker.queues):
         wanted = picker.wanted(queue)

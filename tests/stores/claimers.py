@@ -1,10 +1,14 @@
-"""Racing claimers: threads released at once by a ``threading.Barrier``, switching often."""
+"""For the queue suites: racing claimers (threads released at once by a
+``threading.Barrier``, switching often) and lease owners of processes that died."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
+
+from waku._stores.base import HOST
 
 Key = tuple[str, str]
 
@@ -50,3 +54,10 @@ def race_until_empty(threads: int, claim: Callable[[int], list[Key]], most: int)
             break
         taken += round_
     return taken
+
+
+def dead_owner() -> str:
+    """A lease owner on this host whose process has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{HOST}:{child.pid}:0123456789ab"
