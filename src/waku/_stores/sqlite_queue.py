@@ -1,8 +1,10 @@
 """The SQLite store's queue: enqueueing a workflow and claiming work, each one transaction.
 
-Both functions run inside a transaction the store's writer opened with
-``BEGIN IMMEDIATE``, so a claim's reads and its lease writes are atomic
-against every other process on the file. Every query is served by a partial
+``enqueue`` and ``claim`` run inside a transaction the store's writer opened
+with ``BEGIN IMMEDIATE``, so a claim's reads and its lease writes are atomic
+against every other process on the file. ``pick`` alone reads what a claim
+would take; the store runs it first in a read transaction, and takes the
+write lock only when it finds something. Every query is served by a partial
 or status index that holds no finished workflow, so a claim costs the same
 however many finished workflows the table keeps (``tests/stores/
 test_sqlite_queue.py`` checks each plan).
