@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "_registry": 11,
     "_callbacks": 12,
     "_waker": 12,
+    "_inspect": 12,
     "__init__": 99,
 }
 

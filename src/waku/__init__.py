@@ -27,10 +27,18 @@ from ._errors import (
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
+from ._inspect import ErrorInfo, StepInfo, WorkflowInfo, get_workflow, list_workflows, prune
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
-from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
+from ._stores.base import (
+    InspectStore,
+    LeaseStore,
+    StepRow,
+    StepStore,
+    WorkflowRow,
+    WorkflowStatusStore,
+)
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
@@ -40,6 +48,8 @@ __version__ = "0.1.0"
 __all__ = [
     "CallbackTimeoutError",
     "Codec",
+    "ErrorInfo",
+    "InspectStore",
     "InvalidTokenError",
     "JsonCodec",
     "LeaseStore",
@@ -52,6 +62,8 @@ __all__ = [
     "SerializationError",
     "Status",
     "StepFailed",
+    "StepInfo",
+    "StepRow",
     "StepStore",
     "StoreError",
     "StoreNotSetError",
@@ -59,8 +71,10 @@ __all__ = [
     "UnknownWorkflowError",
     "WakuError",
     "WorkflowCancelled",
+    "WorkflowInfo",
     "WorkflowLockedError",
     "WorkflowResult",
+    "WorkflowRow",
     "WorkflowStatusStore",
     "__version__",
     "call",
@@ -69,10 +83,13 @@ __all__ = [
     "else_",
     "fail_callback",
     "get_store",
+    "get_workflow",
     "idempotency_key",
     "is_failure",
+    "list_workflows",
     "pipe",
     "pipe_async",
+    "prune",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",

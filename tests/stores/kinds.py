@@ -24,10 +24,13 @@ STATUSES = "statuses"
 """``waku.WorkflowStatusStore``: a status and wake time per workflow."""
 LEASES = "leases"
 """``waku.LeaseStore``: one running owner per workflow id."""
+INSPECT = "inspect"
+"""``waku.InspectStore``: workflows and steps read back, listed, and pruned."""
 
 PROTOCOLS: dict[str, type[Any]] = {
     STATUSES: waku.WorkflowStatusStore,
     LEASES: waku.LeaseStore,
+    INSPECT: waku.InspectStore,
 }
 """Capability -> the protocol a store with it satisfies (checked in test_kinds)."""
 
@@ -45,11 +48,11 @@ class StoreKind:
 
 KINDS: tuple[StoreKind, ...] = (
     StoreKind("six-methods", lambda _: DictStore(), frozenset()),
-    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES})),
+    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES, INSPECT})),
     StoreKind(
         "sqlite",
         lambda folder: waku.SQLiteStore(folder / "waku.db"),
-        frozenset({STATUSES, LEASES}),
+        frozenset({STATUSES, LEASES, INSPECT}),
         url=lambda folder: f"sqlite:///{folder.resolve() / 'waku.db'}",
     ),
 )
