@@ -3,36 +3,38 @@
 ``JsonCodec`` (the default) writes readable JSON and never runs code when it
 reads: types JSON lacks travel as small tagged objects ``{"$t": tag, ...}``,
 and classes (dataclasses, enums) are looked up by ``module:qualname`` and must
-really be a dataclass or an Enum before anything is built. ``PickleCodec``
-stores anything picklable and is for users who opt in knowingly: loading a
-pickle can run code.
+really be a dataclass or an Enum before anything is built. Other types are
+stored through adapters (``_adapters``), found again by the name the record
+holds, in the adapter registry only. ``PickleCodec`` stores anything picklable
+and is for users who opt in knowingly: loading a pickle can run code.
 
 Types are matched exactly (``type(v) is list``): a subclass such as
 ``OrderedDict`` or a named tuple would come back as its base type, so it is
 refused instead of silently changed.
+
+Bytes are stored as base64 text. Large ones (arrays, data frames) are written
+straight into the output around the JSON text, and read straight from the
+input, so that neither side holds extra copies of them as JSON strings.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import datetime as dt
-import enum
-import importlib
+import binascii
+import io
 import json
-import math
 import pickle
-import sys
-import uuid
-from collections.abc import Callable
-from decimal import Decimal
+import re
 from typing import Any, Protocol, runtime_checkable
 
 from ._errors import SerializationError
+from ._tree import BIG, SPLICED, TAG, encode_tree, from_tagged, qualified_name, resolve, type_name
 
-TAG = "$t"
-# Python refuses to parse decimal ints over 4300 digits; larger ints go as hex.
-_MAX_DECIMAL_BITS = 14_000
+__all__ = ["Codec", "JsonCodec", "PickleCodec", "qualified_name", "resolve"]
+
+_CHUNK = 3 << 20  # base64 is written in chunks of this many bytes (a multiple of 3)
+_BLOB_PREFIX = b'{"$t":"bytes","v":"'
+# The tree's placeholder for the n-th large bytes value.
+_BLOB_MARK = re.compile(r'\{"\$t":"bytes","v":"\*(\d+)"\}')
 
 
 @runtime_checkable
@@ -50,21 +52,6 @@ class Codec(Protocol):
         ...
 
 
-def qualified_name(obj: Any) -> str:
-    """``module:qualname`` of a function or class, the form ``resolve`` reads."""
-    return f"{obj.__module__}:{obj.__qualname__}"
-
-
-def resolve(reference: str) -> Any:
-    """Find the object named ``module:qualname``, importing the module if needed."""
-    module_name, _, qualname = reference.partition(":")
-    module = sys.modules.get(module_name) or importlib.import_module(module_name)
-    obj: Any = module
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 class JsonCodec:
     """The safe default: tagged JSON that decodes without running user code."""
 
@@ -72,16 +59,19 @@ class JsonCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode ``value``; SerializationError names the unsupported type and where."""
-        return _JSON_ENCODER.encode(_encode_tree(value)).encode()
+        blobs: list[memoryview] = []
+        token = SPLICED.set(blobs)
+        try:
+            text = _JSON_ENCODER.encode(encode_tree(value))
+        finally:
+            SPLICED.reset(token)
+        return _splice_out(text, blobs) if blobs else text.encode()
 
     def decode(self, data: bytes) -> Any:
         """Decode bytes written by ``encode``."""
-        text = data.decode()
-        # raw_decode skips json.loads's two whitespace scans; none is ever written.
-        value, end = _JSON_DECODER.raw_decode(text)
-        if end != len(text):
-            raise SerializationError(f"stored value has trailing data at offset {end}")
-        return value
+        if len(data) >= BIG and _BLOB_PREFIX in data:
+            return _decode_with_blobs(data)
+        return _parse(_JSON_DECODER, data.decode())
 
 
 class PickleCodec:
@@ -95,7 +85,7 @@ class PickleCodec:
             return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:
             raise SerializationError(
-                f"cannot pickle a value of type {_type_name(value)}: {error}"
+                f"cannot pickle a value of type {type_name(value)}: {error}"
             ) from error
 
     def decode(self, data: bytes) -> Any:
@@ -103,267 +93,61 @@ class PickleCodec:
         return pickle.loads(data)
 
 
-def _type_name(value: Any) -> str:
-    cls = type(value)
-    return cls.__qualname__ if cls.__module__ == "builtins" else qualified_name(cls)
-
-
-# -- encoding: value -> JSON-ready tree ---------------------------------------
-
-
-class _Refused(Exception):
-    """Raised deep in the walk; the codec adds where in the value it happened."""
-
-    def __init__(self, value: Any, reason: str) -> None:
-        super().__init__(reason)
-        self.value = value
-        self.reason = reason
-
-
-def to_json(value: Any) -> Any:
-    """Return a JSON-ready tree for ``value``, or raise _Refused for what it cannot store."""
-    encode = _ENCODERS.get(type(value))
-    if encode is not None:
-        return encode(value)
-    if isinstance(value, enum.Enum):
-        return {TAG: "enum", "c": _class_ref(value), "n": value.name}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {TAG: "dc", "c": _class_ref(value), "f": fields}
-    raise _Refused(
-        value,
-        f"is of type {_type_name(value)}, which Waku cannot store faithfully; "
-        "return a supported type (see the README's codec table) or use PickleCodec",
-    )
-
-
-def _encode_tree(value: Any) -> Any:
-    try:
-        return to_json(value)
-    except _Refused as refused:
-        where = _locate(value, refused.value, "value") or "a part of the value"
-        raise SerializationError(f"{where} {refused.reason}") from None
-
-
-def _locate(value: Any, target: Any, path: str) -> str | None:
-    """The path to ``target`` inside ``value``: walked only to word an error."""
-    if value is target:
-        return path
-    if type(value) is dict:
-        for key, item in value.items():
-            found = _locate(key, target, f"{path} key") or _locate(item, target, f"{path}[{key!r}]")
-            if found:
-                return found
-    elif type(value) in (list, tuple, set, frozenset):
-        for i, item in enumerate(value):
-            found = _locate(item, target, f"{path}[{i}]")
-            if found:
-                return found
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            found = _locate(getattr(value, f.name), target, f"{path}.{f.name}")
-            if found:
-                return found
-    return None
-
-
-def _class_ref(value: Any) -> str:
-    ref = qualified_name(type(value))
-    if "<locals>" in ref:
-        raise _Refused(
-            value,
-            f"is an instance of {ref}, a class that cannot be found again after a restart; "
-            "define it at module level",
-        )
-    return ref
-
-
-_PLAIN = frozenset({str, bool, type(None)})
-
-
-def _same(value: Any) -> Any:
+def _parse(decoder: json.JSONDecoder, text: str) -> Any:
+    # raw_decode skips json.loads's two whitespace scans; none is ever written.
+    value, end = decoder.raw_decode(text)
+    if end != len(text):
+        raise SerializationError(f"stored value has trailing data at offset {end}")
     return value
 
 
-def _int(value: int) -> Any:
-    if value.bit_length() > _MAX_DECIMAL_BITS:
-        return {TAG: "int", "v": hex(value)}
-    return value
+def _splice_out(text: str, blobs: list[memoryview]) -> bytes:
+    """The JSON text with each large-bytes placeholder replaced by its base64."""
+    out = io.BytesIO()  # getvalue() hands over its buffer without a copy
+    pos = 0
+    for match in _BLOB_MARK.finditer(text):
+        out.write(text[pos : match.start()].encode())
+        out.write(_BLOB_PREFIX)
+        view = blobs[int(match[1])]
+        for start in range(0, len(view), _CHUNK):
+            out.write(binascii.b2a_base64(view[start : start + _CHUNK], newline=False))
+        out.write(b'"}')
+        pos = match.end()
+    out.write(text[pos:].encode())
+    return out.getvalue()
 
 
-def _float(value: float) -> Any:
-    if math.isfinite(value):
-        return value
-    return {TAG: "float", "v": repr(value)}
+def _decode_with_blobs(data: bytes) -> Any:
+    """Decode with large base64 strings cut out of the text and decoded in place."""
+    view = memoryview(data)
+    pieces: list[bytes] = []
+    blobs: list[memoryview] = []
+    pos = 0
+    while (start := data.find(_BLOB_PREFIX, pos)) >= 0:
+        begin = start + len(_BLOB_PREFIX)
+        end = data.find(b'"', begin)
+        if end < 0:
+            break
+        if end - begin >= BIG:
+            pieces += [data[pos:start], b'{"$t":"bytes","v":"*%d"}' % len(blobs)]
+            blobs.append(view[begin:end])
+            pos = end + 2  # past '"}'
+        else:
+            pieces.append(data[pos : end + 1])
+            pos = end + 1
+    pieces.append(data[pos:])
 
+    def hook(obj: dict[str, Any]) -> Any:
+        if obj.get(TAG) == "bytes" and obj["v"][:1] == "*":
+            index = int(obj["v"][1:])
+            if index >= len(blobs):
+                raise ValueError("stored value refers to bytes it does not hold")
+            return binascii.a2b_base64(blobs[index])
+        return from_tagged(obj)
 
-def _list(value: list[Any]) -> Any:
-    return [item if type(item) in _PLAIN else to_json(item) for item in value]
-
-
-def _tuple(value: tuple[Any, ...]) -> Any:
-    return {TAG: "tuple", "v": _list(value)}  # type: ignore[arg-type]
-
-
-def _dict(value: dict[Any, Any]) -> Any:
-    if TAG not in value and all(type(key) is str for key in value):
-        return {key: item if type(item) in _PLAIN else to_json(item) for key, item in value.items()}
-    return {TAG: "dict", "v": [[to_json(key), to_json(item)] for key, item in value.items()]}
-
-
-def _collection(tag: str) -> Callable[[Any], Any]:
-    def encode(value: Any) -> Any:
-        return {TAG: tag, "v": [to_json(item) for item in value]}
-
-    return encode
-
-
-def _bytes(value: bytes) -> Any:
-    return {TAG: "bytes", "v": base64.b64encode(value).decode()}
-
-
-def _tz(tz: dt.tzinfo | None) -> Any:
-    if tz is None:
-        return None
-    if type(tz) is dt.timezone:
-        offset = tz.utcoffset(None)
-        return {"o": offset.total_seconds(), "n": tz.tzname(None)}
-    key = getattr(tz, "key", None)
-    if type(tz).__module__ == "zoneinfo" and isinstance(key, str):
-        return {"z": key}
-    raise _Refused(tz, f"is a tzinfo of type {_type_name(tz)}; use datetime.timezone or zoneinfo")
-
-
-def _datetime(value: dt.datetime) -> Any:
-    naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "datetime", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
-
-
-def _time(value: dt.time) -> Any:
-    naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "time", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
-
-
-def _date(value: dt.date) -> Any:
-    return {TAG: "date", "v": value.isoformat()}
-
-
-def _timedelta(value: dt.timedelta) -> Any:
-    return {TAG: "timedelta", "v": [value.days, value.seconds, value.microseconds]}
-
-
-def _decimal(value: Decimal) -> Any:
-    return {TAG: "decimal", "v": str(value)}
-
-
-def _uuid(value: uuid.UUID) -> Any:
-    return {TAG: "uuid", "v": str(value)}
-
-
-_ENCODERS: dict[type, Callable[[Any], Any]] = {
-    str: _same,
-    bool: _same,
-    type(None): _same,
-    int: _int,
-    float: _float,
-    list: _list,
-    dict: _dict,
-    tuple: _tuple,
-    set: _collection("set"),
-    frozenset: _collection("frozenset"),
-    bytes: _bytes,
-    dt.datetime: _datetime,
-    dt.date: _date,
-    dt.time: _time,
-    dt.timedelta: _timedelta,
-    Decimal: _decimal,
-    uuid.UUID: _uuid,
-}
-
-
-# -- decoding: JSON objects with a tag -> values ------------------------------
-
-
-def _from_tagged(obj: dict[str, Any]) -> Any:
-    tag = obj.get(TAG)
-    if tag is None:
-        return obj
-    decode = _DECODERS.get(tag)
-    if decode is None:
-        raise SerializationError(f"stored value has an unknown tag {tag!r}")
-    return decode(obj)
-
-
-def _load_tz(data: Any) -> dt.tzinfo | None:
-    if data is None:
-        return None
-    if "z" in data:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(data["z"])
-    offset = dt.timedelta(seconds=data["o"])
-    name = data["n"]
-    return (
-        dt.timezone.utc
-        if offset == dt.timedelta(0) and name == "UTC"
-        else dt.timezone(offset, name)
-    )
-
-
-def _load_datetime(obj: dict[str, Any]) -> dt.datetime:
-    value = dt.datetime.fromisoformat(obj["v"])
-    return value.replace(tzinfo=_load_tz(obj["tz"]), fold=obj["fold"])
-
-
-def _load_time(obj: dict[str, Any]) -> dt.time:
-    value = dt.time.fromisoformat(obj["v"])
-    return value.replace(tzinfo=_load_tz(obj["tz"]), fold=obj["fold"])
-
-
-def _load_class(obj: dict[str, Any], check: Callable[[Any], bool], kind: str) -> Any:
-    ref = obj["c"]
-    try:
-        cls = resolve(ref)
-    except (ImportError, AttributeError) as error:
-        raise SerializationError(f"stored {kind} class {ref} cannot be found: {error}") from error
-    if not (isinstance(cls, type) and check(cls)):
-        raise SerializationError(f"stored {kind} class {ref} is not a {kind}; refusing to build it")
-    return cls
-
-
-def _load_enum(obj: dict[str, Any]) -> Any:
-    cls = _load_class(obj, lambda c: issubclass(c, enum.Enum), "enum")
-    return cls[obj["n"]]
-
-
-def _load_dataclass(obj: dict[str, Any]) -> Any:
-    cls = _load_class(obj, dataclasses.is_dataclass, "dataclass")
-    # Restore the stored state as is: __init__ and __post_init__ ran when the
-    # value was first built, and frozen classes refuse normal assignment.
-    value = object.__new__(cls)
-    for name, item in obj["f"].items():
-        object.__setattr__(value, name, item)
-    return value
+    return _parse(json.JSONDecoder(object_hook=hook), b"".join(pieces).decode())
 
 
 # Built once: json.dumps/loads with options build a new coder on every call.
 _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
-_JSON_DECODER = json.JSONDecoder(object_hook=_from_tagged)
-
-_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "int": lambda o: int(o["v"], 16),
-    "float": lambda o: float(o["v"]),
-    "tuple": lambda o: tuple(o["v"]),
-    "dict": lambda o: dict(o["v"]),
-    "set": lambda o: set(o["v"]),
-    "frozenset": lambda o: frozenset(o["v"]),
-    "bytes": lambda o: base64.b64decode(o["v"]),
-    "datetime": _load_datetime,
-    "date": lambda o: dt.date.fromisoformat(o["v"]),
-    "time": _load_time,
-    "timedelta": lambda o: dt.timedelta(*o["v"]),
-    "decimal": lambda o: Decimal(o["v"]),
-    "uuid": lambda o: uuid.UUID(o["v"]),
-    "enum": _load_enum,
-    "dc": _load_dataclass,
-}
+_JSON_DECODER = json.JSONDecoder(object_hook=from_tagged)
