@@ -1,6 +1,7 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
+from ._adapters import register_adapter
 from ._aio import run_workflow_async
 from ._callbacks import (
     CallbackTimeoutError,
@@ -75,6 +76,7 @@ __all__ = [
     "is_failure",
     "pipe",
     "pipe_async",
+    "register_adapter",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",

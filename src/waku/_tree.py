@@ -198,7 +198,8 @@ def _bytes(value: bytes | RawBytes) -> Any:
     return {TAG: "bytes", "v": f"*{len(spliced) - 1}"}
 
 
-def _tz(tz: dt.tzinfo | None) -> Any:
+def tz_to_json(tz: dt.tzinfo | None) -> Any:
+    """A tzinfo's stored form: a fixed offset with its name if it has one, or a zone key."""
     if tz is None:
         return None
     if type(tz) is dt.timezone:
@@ -215,12 +216,12 @@ def _tz(tz: dt.tzinfo | None) -> Any:
 
 def _datetime(value: dt.datetime) -> Any:
     naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "datetime", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
+    return {TAG: "datetime", "v": naive, "tz": tz_to_json(value.tzinfo), "fold": value.fold}
 
 
 def _time(value: dt.time) -> Any:
     naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "time", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
+    return {TAG: "time", "v": naive, "tz": tz_to_json(value.tzinfo), "fold": value.fold}
 
 
 def _date(value: dt.date) -> Any:
@@ -275,7 +276,8 @@ def from_tagged(obj: dict[str, Any]) -> Any:
     return decode(obj)
 
 
-def _load_tz(data: Any) -> dt.tzinfo | None:
+def tz_from_json(data: Any) -> dt.tzinfo | None:
+    """The tzinfo ``tz_to_json`` stored."""
     if data is None:
         return None
     if "z" in data:
@@ -293,12 +295,12 @@ def _load_tz(data: Any) -> dt.tzinfo | None:
 
 def _load_datetime(obj: dict[str, Any]) -> dt.datetime:
     value = dt.datetime.fromisoformat(obj["v"])
-    return value.replace(tzinfo=_load_tz(obj["tz"]), fold=obj["fold"])
+    return value.replace(tzinfo=tz_from_json(obj["tz"]), fold=obj["fold"])
 
 
 def _load_time(obj: dict[str, Any]) -> dt.time:
     value = dt.time.fromisoformat(obj["v"])
-    return value.replace(tzinfo=_load_tz(obj["tz"]), fold=obj["fold"])
+    return value.replace(tzinfo=tz_from_json(obj["tz"]), fold=obj["fold"])
 
 
 def _load_class(obj: dict[str, Any], check: Callable[[Any], bool], kind: str) -> Any:
