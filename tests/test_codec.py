@@ -173,6 +173,23 @@ def test_timezones_stored_before_names_were_kept_exactly_still_load() -> None:
     assert repr(codec.decode(old).tzinfo) == repr(dt.timezone(dt.timedelta(hours=1), "CET"))
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 200_000), min_size=1, max_size=4), st.binary(max_size=8))
+def test_bytes_of_any_size_round_trip_among_lookalikes(sizes: list[int], seed: bytes) -> None:
+    lookalike = '{"$t":"bytes","v":"*0"}'
+    value = {
+        "blobs": [(seed or b"x") * (n // max(len(seed), 1)) for n in sizes],
+        "text": lookalike,
+        "$t": "bytes",  # a user dict shaped like a tag
+        "v": "*0",
+        lookalike: [b"", lookalike.encode()],
+    }
+    stored = codec.encode(value)
+    assert same(codec.decode(stored), value)
+    payload = sum(len(b) for b in value["blobs"])
+    assert len(stored) < payload * 4 / 3 + 1000  # base64: a third larger than the bytes
+
+
 def test_frozen_dataclass_keeps_fields_set_after_init() -> None:
     decoded = codec.decode(codec.encode(Frozen("abcd")))
     assert decoded.computed == 4 and type(decoded) is Frozen

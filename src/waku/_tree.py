@@ -105,7 +105,15 @@ def _adapted(adapter: _adapters.Adapter, value: Any) -> Any:
             f"is of type {type_name(value)}, whose adapter {adapter.name!r} failed to dump it: "
             f"{type(error).__name__}: {error}",
         ) from error
-    return {TAG: "adapter", "c": adapter.name, "v": to_json(data)}
+    try:
+        return {TAG: "adapter", "c": adapter.name, "v": to_json(data)}
+    except _Refused as refused:
+        # The refused value sits in the adapter's data, where the user's value
+        # cannot be searched for it: name this value, and the place in its data.
+        inside = _locate(data, refused.value, "its stored form") or "its stored form"
+        raise _Refused(
+            value, f"is a {type_name(value)} holding, at {inside}, a value that {refused.reason}"
+        ) from None
 
 
 def encode_tree(value: Any) -> Any:

@@ -8,7 +8,8 @@ back into the same dtypes, index and column names. Any other frame, and every
 frame when pyarrow is missing, is stored column by column (``_pandas_columns``):
 numpy arrays as raw bytes, object columns value by value through the codec.
 What neither form stores exactly is refused, naming the column and its dtype.
-A DatetimeIndex's frequency and ``attrs`` are stored beside either form.
+A DatetimeIndex's frequency, ``attrs`` and ``flags`` are stored beside either
+form.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ except ImportError:  # pragma: no cover - the values extra installs it
 def _arrow_dtype(dtype: Any) -> bool:
     """Whether Arrow gives ``dtype`` back exactly (pandas metadata included)."""
     if isinstance(dtype, np.dtype):
-        return dtype.kind in "biufmM"
+        return dtype.kind in "biufmM" and dtype.isnative
     if isinstance(dtype, pd.DatetimeTZDtype):
         return dtype.tz is dt.timezone.utc or type(dtype.tz).__module__ == "zoneinfo"
     if isinstance(dtype, pd.CategoricalDtype):
@@ -63,8 +64,12 @@ def _arrow_labels(index: Any) -> bool:
 
 
 def _arrow_ready(frame: Any) -> bool:
+    # Arrow writes a categorical's categories with the first batch of rows: a
+    # frame without rows would lose them.
+    categories = any(isinstance(d, pd.CategoricalDtype) for d in [*frame.dtypes, frame.index.dtype])
     return (
         pa is not None
+        and (len(frame) > 0 or not categories)
         and _arrow_labels(frame.columns)
         and _arrow_index(frame.index)
         and all(name is None or type(name) is str for name in frame.index.names)
@@ -76,7 +81,9 @@ def dump_frame(frame: Any) -> dict[str, Any]:
     """The stored form of a DataFrame: an Arrow IPC stream, or its columns."""
     stored: dict[str, Any]
     if _arrow_ready(frame):
-        table = pa.Table.from_pandas(frame)  # a RangeIndex goes in the metadata
+        bare = frame.copy(deep=False)  # attrs are stored beside, by the codec, exactly
+        bare.attrs = {}
+        table = pa.Table.from_pandas(bare)  # a RangeIndex goes in the metadata
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
@@ -90,6 +97,8 @@ def dump_frame(frame: Any) -> dict[str, Any]:
         stored["freq"] = freq.freqstr
     if frame.attrs:
         stored["attrs"] = dict(frame.attrs)
+    if not frame.flags.allows_duplicate_labels:
+        stored["unique_labels"] = True
     return stored
 
 
@@ -106,6 +115,8 @@ def load_frame(stored: dict[str, Any]) -> Any:
     if "freq" in stored:
         frame.index = type(frame.index)(frame.index, freq=stored["freq"])
     frame.attrs = stored.get("attrs", {})
+    if stored.get("unique_labels"):
+        frame = frame.set_flags(allows_duplicate_labels=False)
     return frame
 
 
