@@ -31,7 +31,7 @@ from ._tree import BIG, SPLICED, TAG, encode_tree, from_tagged, qualified_name, 
 
 __all__ = ["Codec", "JsonCodec", "PickleCodec", "qualified_name", "resolve"]
 
-_CHUNK = 3 << 20  # base64 is written in chunks of this many bytes (a multiple of 3)
+_CHUNK = 3 << 18  # base64 is written in chunks of this many bytes (a multiple of 3)
 _BLOB_PREFIX = b'{"$t":"bytes","v":"'
 # The tree's placeholder for the n-th large bytes value.
 _BLOB_MARK = re.compile(r'\{"\$t":"bytes","v":"\*(\d+)"\}')
