@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import waku._values_pandas
+import waku._codec.values_pandas
 from waku import JsonCodec, SerializationError
 
 codec = JsonCodec()
@@ -48,7 +48,7 @@ def same_frame(back: Any, value: pd.DataFrame) -> None:
 def without_arrow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each frame twice: as Arrow IPC, and as a machine without pyarrow stores it."""
     if request.param == "columns":
-        monkeypatch.setattr(waku._values_pandas, "pa", None)
+        monkeypatch.setattr(waku._codec.values_pandas, "pa", None)
     yield request.param
 
 

@@ -1,7 +1,6 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
-from ._adapters import register_adapter
 from ._aio import run_workflow_async
 from ._callbacks import (
     CallbackTimeoutError,
@@ -9,7 +8,7 @@ from ._callbacks import (
     fail_callback,
     run_workflow_from_callback,
 )
-from ._codec import Codec, JsonCodec, PickleCodec
+from ._codec import Codec, JsonCodec, PickleCodec, register_adapter
 from ._config import get_store, set_store
 from ._engine import StepFailed
 from ._envelope import RecordKind

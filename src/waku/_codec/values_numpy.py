@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._adapters import Adapter, RawBytes, Unsupported, add
+from .adapters import Adapter, RawBytes, Unsupported, add
 
 _KINDS = frozenset("biufcmMUSV")  # dtype kinds whose bytes are the whole value
 

@@ -1,20 +1,11 @@
-"""Values to bytes and back: a faithful round trip, or a SerializationError.
+"""The codecs, and the byte format of the JSON one.
 
-``JsonCodec`` (the default) writes readable JSON and never runs code when it
-reads: types JSON lacks travel as small tagged objects ``{"$t": tag, ...}``,
-and classes (dataclasses, enums) are looked up by ``module:qualname`` and must
-really be a dataclass or an Enum before anything is built. Other types are
-stored through adapters (``_adapters``), found again by the name the record
-holds, in the adapter registry only. ``PickleCodec`` stores anything picklable
-and is for users who opt in knowingly: loading a pickle can run code.
-
-Types are matched exactly (``type(v) is list``): a subclass such as
-``OrderedDict`` or a named tuple would come back as its base type, so it is
-refused instead of silently changed.
-
-Bytes are stored as base64 text. Large ones (arrays, data frames) are written
-straight into the output around the JSON text, and read straight from the
-input, so that neither side holds extra copies of them as JSON strings.
+``JsonCodec`` turns a value into a JSON-ready tree (``tree``) and that into
+compact ASCII JSON. Bytes are stored as base64 text; large ones (arrays, data
+frames) are written straight into the output around the JSON text, and read
+straight from the input, so that neither side holds extra copies of them as
+JSON strings. ``PickleCodec`` stores anything picklable and is for users who
+opt in knowingly: loading a pickle can run code.
 """
 
 from __future__ import annotations
@@ -26,10 +17,8 @@ import pickle
 import re
 from typing import Any, Protocol, runtime_checkable
 
-from ._errors import SerializationError
-from ._tree import BIG, SPLICED, TAG, encode_tree, from_tagged, qualified_name, resolve, type_name
-
-__all__ = ["Codec", "JsonCodec", "PickleCodec", "qualified_name", "resolve"]
+from .._errors import SerializationError
+from .tree import BIG, SPLICED, TAG, encode_tree, from_tagged, type_name
 
 _CHUNK = 3 << 18  # base64 is written in chunks of this many bytes (a multiple of 3)
 _BLOB_PREFIX = b'{"$t":"bytes","v":"'

@@ -12,13 +12,14 @@ RangeIndex as its range and a MultiIndex as levels and codes.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._adapters import Unsupported
-from ._tree import tz_from_json, tz_to_json
+from .adapters import Unsupported
+from .tree import tz_from_json, tz_to_json
 
 MASKED = (pd.BooleanDtype, pd.core.arrays.integer.IntegerDtype, pd.Float32Dtype, pd.Float64Dtype)
 _MASKED_ARRAYS = {
@@ -61,7 +62,7 @@ def dump_array(values: Any, label: str) -> dict[str, Any]:
         strings = values.to_numpy(dtype=object, na_value=None).tolist()
         na = "nan" if dtype.na_value is not pd.NA else "NA"
         return {"string": dtype.storage, "na": na, "values": strings}
-    hint = "" if _has_pyarrow() else "; installing pyarrow may let it be stored"
+    hint = "" if find_spec("pyarrow") else "; installing pyarrow may let it be stored"
     raise Unsupported(f"{label} has dtype {dtype}, which the JSON codec cannot store{hint}")
 
 
@@ -138,11 +139,3 @@ def load(stored: dict[str, Any]) -> Any:
     frame = pd.DataFrame(data, index=index, copy=False) if data else pd.DataFrame(index=index)
     frame.columns = load_index(stored["columns"])
     return frame
-
-
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True

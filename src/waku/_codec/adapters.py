@@ -59,9 +59,9 @@ _LOCK = threading.Lock()
 
 # Top-level module of a library -> the Waku module holding its adapters.
 _BUILT_IN = {
-    "numpy": "waku._values_numpy",
-    "pandas": "waku._values_pandas",
-    "pydantic": "waku._values_pydantic",
+    "numpy": "waku._codec.values_numpy",
+    "pandas": "waku._codec.values_pandas",
+    "pydantic": "waku._codec.values_pydantic",
 }
 _installed: set[str] = set()
 _INSTALL_LOCK = threading.RLock()

@@ -4,7 +4,7 @@
 JSON lacks as small tagged objects ``{"$t": tag, ...}``; ``from_tagged`` is the
 JSON decoder's object hook that builds them again. Nothing is built from a
 stored name unless it is checked first: a class must really be a dataclass or
-an Enum, an adapter must be in the registry (``_adapters``).
+an Enum, an adapter must be in the registry (``adapters``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from . import _adapters
-from ._adapters import RawBytes
-from ._errors import SerializationError
+from .._errors import SerializationError
+from . import adapters
+from .adapters import RawBytes
 
 TAG = "$t"
 # Python refuses to parse decimal ints over 4300 digits; larger ints go as hex.
@@ -73,7 +74,7 @@ def to_json(value: Any) -> Any:
     encode = _ENCODERS.get(type(value))
     if encode is not None:
         return encode(value)
-    adapter = _adapters.exact(type(value))
+    adapter = adapters.exact(type(value))
     if adapter is not None:
         return _adapted(adapter, value)
     if isinstance(value, enum.Enum):
@@ -81,7 +82,7 @@ def to_json(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {TAG: "dc", "c": _class_ref(value), "f": fields}
-    adapter = _adapters.for_type(type(value))
+    adapter = adapters.for_type(type(value))
     if adapter is not None:
         return _adapted(adapter, value)
     raise _Refused(
@@ -92,12 +93,12 @@ def to_json(value: Any) -> Any:
     )
 
 
-def _adapted(adapter: _adapters.Adapter, value: Any) -> Any:
+def _adapted(adapter: adapters.Adapter, value: Any) -> Any:
     try:
         data = adapter.dump(value)
     except _Refused:
         raise
-    except _adapters.Unsupported as error:
+    except adapters.Unsupported as error:
         raise _Refused(value, f"is of type {type_name(value)}: {error}") from None
     except Exception as error:
         raise _Refused(
@@ -268,7 +269,7 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     uuid.UUID: _uuid,
     RawBytes: _bytes,
 }
-_adapters.NATIVE.update(_ENCODERS)
+adapters.NATIVE.update(_ENCODERS)
 
 
 # -- decoding: JSON objects with a tag -> values ------------------------------
@@ -289,8 +290,6 @@ def tz_from_json(data: Any) -> dt.tzinfo | None:
     if data is None:
         return None
     if "z" in data:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo(data["z"])
     offset = dt.timedelta(seconds=data["o"])
     if "n" in data:  # written before names were kept exactly: every offset had one
@@ -324,9 +323,9 @@ def _load_class(obj: dict[str, Any], check: Callable[[Any], bool], kind: str) ->
 
 def _load_adapted(obj: dict[str, Any]) -> Any:
     name = obj["c"]
-    adapter = _adapters.named(name) if isinstance(name, str) else None
+    adapter = adapters.named(name) if isinstance(name, str) else None
     if adapter is None:
-        library = _adapters.library_of(name)
+        library = adapters.library_of(name)
         fix = (
             f"install {library} (pip install 'waku[values]')"
             if library

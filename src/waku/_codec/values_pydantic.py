@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, RootModel
 
-from ._adapters import Adapter, Unsupported, add
-from ._tree import qualified_name, resolve
+from .adapters import Adapter, Unsupported, add
+from .tree import qualified_name, resolve
 
 _FINDABLE: set[type] = set()  # classes known to be found again by name
 

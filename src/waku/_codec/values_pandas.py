@@ -5,7 +5,7 @@ With pyarrow installed, a frame whose columns and index Arrow carries exactly
 nullable and Arrow-backed dtypes, pyarrow strings, periods, intervals) is
 stored as one Apache Arrow IPC stream, which pandas' own metadata in it turns
 back into the same dtypes, index and column names. Any other frame, and every
-frame when pyarrow is missing, is stored column by column (``_pandas_columns``):
+frame when pyarrow is missing, is stored column by column (``pandas_columns``):
 numpy arrays as raw bytes, object columns value by value through the codec.
 What neither form stores exactly is refused, naming the column and its dtype.
 A DatetimeIndex's frequency, ``attrs`` and ``flags`` are stored beside either
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _pandas_columns as columns
-from ._adapters import Adapter, RawBytes, add
+from . import pandas_columns as columns
+from .adapters import Adapter, RawBytes, add
 
 try:
     import pyarrow as pa
