@@ -190,12 +190,3 @@ print(waku.JsonCodec().decode({stored!r}.encode()).amount)
     )
     refused, loaded = done.stdout.splitlines()
     assert "register it with waku.register_adapter" in refused and loaded == "1.5"
-
-
-def test_the_readme_adapter_example_runs_as_pasted(capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("### Your own types: adapters", 1)[1]
-    example = section.split("```python\n", 1)[1].split("```", 1)[0]
-    exec(compile(example, "README.md", "exec"), {})
-    printed = capsys.readouterr().out.strip()
-    assert printed == example.split("print(stored)  # ", 1)[1].splitlines()[0]

@@ -87,8 +87,11 @@ def load_array(stored: dict[str, Any]) -> Any:
         kind = _masked_kind(pd.api.types.pandas_dtype(stored["masked"]))
         return _MASKED_ARRAYS[kind](stored["data"], stored["mask"])
     if "string" in stored:
-        na = np.nan if stored["na"] == "nan" else pd.NA
-        dtype = pd.StringDtype(stored["string"], na_value=na)
+        dtype = (  # the NaN-missing kind (pandas 3's str) is new in pandas 2.3
+            pd.StringDtype(stored["string"])
+            if stored["na"] == "NA"
+            else pd.StringDtype(stored["string"], na_value=np.nan)
+        )
         return pd.array(stored["values"], dtype=dtype)
     raise ValueError(f"unknown stored pandas array {sorted(stored)}")
 
