@@ -116,6 +116,36 @@ def test_registering_a_name_again_replaces_its_adapter() -> None:
     assert b'"v":-4' in stored and codec.decode(stored).v == 4
 
 
+def test_a_class_registered_under_a_new_name_still_loads_the_old_name() -> None:
+    class Moved:
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+    waku.register_adapter(Moved, dump=lambda m: m.v, load=Moved, name="old.place:Moved")
+    old = codec.encode(Moved(1))
+    waku.register_adapter(Moved, dump=lambda m: [m.v], load=lambda v: Moved(v[0]), name="new:M")
+    new = codec.encode(Moved(2))
+    assert b'"c":"new:M"' in new and codec.decode(new).v == 2
+    assert b'"c":"old.place:Moved"' in old and codec.decode(old).v == 1
+
+
+def test_a_built_in_adapter_name_of_a_missing_library_says_what_to_install() -> None:
+    script = """
+import sys
+sys.modules["pydantic"] = None  # as on a machine without pydantic
+import waku
+stored = b'{"$t":"adapter","c":"pydantic:BaseModel","v":{"class":"m:M","fields":{}}}'
+try:
+    waku.JsonCodec().decode(stored)
+except waku.SerializationError as error:
+    print(error)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert "install pydantic (pip install 'waku[values]')" in done.stdout, done.stderr
+
+
 def test_an_adapter_matches_its_type_exactly_not_subclasses() -> None:
     with pytest.raises(SerializationError, match=r"value\[0\].*SubMoney.*register_adapter"):
         codec.encode([SubMoney(Decimal(1), "EUR")])

@@ -14,7 +14,6 @@ adapters. ``import waku`` never imports them.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -64,6 +63,7 @@ _BUILT_IN = {
     "pydantic": "waku._codec.values_pydantic",
 }
 _installed: set[str] = set()
+_unavailable: set[str] = set()  # built-in libraries that failed to import
 _INSTALL_LOCK = threading.RLock()
 
 # Types the codec stores natively: an adapter for them would never be used.
@@ -85,7 +85,9 @@ def register_adapter(
     ``name`` (default ``module:qualname`` of ``cls``) is written with each
     value and is how loading finds the adapter again: keep it stable, and
     register the adapter in every process that reads such values, before the
-    workflow resumes. Registering a name again replaces its adapter.
+    workflow resumes. Registering a name again replaces its adapter; registering
+    a class again under a new name stores it under the new name from then on,
+    while values stored under the old name still load with the old adapter.
     """
     if not isinstance(cls, type):
         raise TypeError(f"register_adapter needs a class, not {cls!r}")
@@ -102,26 +104,19 @@ def register_adapter(
 def add(adapter: Adapter, *, replace: bool = True) -> None:
     """Register ``adapter``; built-ins pass ``replace=False`` so a user's own wins."""
     with _LOCK:
-        if not replace and adapter.name in _BY_NAME:
-            return
         old = _BY_NAME.get(adapter.name)
         if old is not None:
-            _forget(old)
-        for other in [a for a in _BY_TYPE.values() if a.cls is adapter.cls]:
-            _forget(other)
+            if not replace:
+                return
+            if old in _FAMILIES:
+                _FAMILIES.remove(old)
+            for cls in [c for c, a in _BY_TYPE.items() if a is old]:
+                del _BY_TYPE[cls]  # also the subclasses a family adapter matched
         _BY_NAME[adapter.name] = adapter
         if adapter.family:
             _FAMILIES.append(adapter)
         else:
             _BY_TYPE[adapter.cls] = adapter
-
-
-def _forget(adapter: Adapter) -> None:
-    _BY_NAME.pop(adapter.name, None)
-    if adapter in _FAMILIES:
-        _FAMILIES.remove(adapter)
-    for cls in [c for c, a in _BY_TYPE.items() if a is adapter]:
-        del _BY_TYPE[cls]
 
 
 def for_type(cls: type) -> Adapter | None:
@@ -161,14 +156,16 @@ def _install(library: str) -> None:
     with _INSTALL_LOCK:
         if library in _installed:
             return
-        # A library that is not installed has no values here, and a stored
-        # one is refused by name (see ``named``).
-        with contextlib.suppress(ImportError):
+        try:
             importlib.import_module(module).install()
+        except ImportError:
+            # A library that is not installed has no values here, and a stored
+            # one is refused by name (see ``missing_library``).
+            _unavailable.add(library)
         _installed.add(library)
 
 
-def library_of(name: str) -> str | None:
-    """The library a built-in adapter's name belongs to, if it is not installed."""
+def missing_library(name: str) -> str | None:
+    """The library a stored adapter name needs, if it is one that is not installed."""
     library = name.partition(":")[0]
-    return library if library in _BUILT_IN and name not in _BY_NAME else None
+    return library if library in _unavailable else None

@@ -325,7 +325,7 @@ def _load_adapted(obj: dict[str, Any]) -> Any:
     name = obj["c"]
     adapter = adapters.named(name) if isinstance(name, str) else None
     if adapter is None:
-        library = adapters.library_of(name)
+        library = adapters.missing_library(name)
         fix = (
             f"install {library} (pip install 'waku[values]')"
             if library
