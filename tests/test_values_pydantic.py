@@ -5,14 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import ipaddress
+import pathlib
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, RootModel, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    RootModel,
+    SecretStr,
+    field_validator,
+)
 
 from waku import JsonCodec, SerializationError
 
@@ -74,6 +85,23 @@ class IntBox(Box[int]):
 class WithArray(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     values: np.ndarray[Any, Any]
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+class Settings(BaseModel):
+    root: pathlib.Path
+    endpoint: HttpUrl
+    peer: ipaddress.IPv4Address
+    corner: Point
+    retries: int = 3
+
+
+class Secret(BaseModel):
+    token: SecretStr
 
 
 @dataclass
@@ -152,6 +180,25 @@ def test_root_generic_subclass_and_array_models_round_trip() -> None:
     arrays = WithArray(values=np.arange(6, dtype=">f4").reshape(2, 3))
     back = codec.decode(codec.encode(arrays))
     assert back.values.dtype.str == ">f4" and np.array_equal(back.values, arrays.values)
+
+
+def test_fields_the_codec_lacks_go_through_pydantic_json_and_come_back_exactly() -> None:
+    settings = Settings(
+        root=pathlib.Path("/srv/data"),
+        endpoint="https://example.org/api?v=2",  # type: ignore[arg-type]
+        peer="10.0.0.7",  # type: ignore[arg-type]
+        corner=Point(3, 4),
+    )
+    stored = codec.encode({"settings": [settings]})
+    assert b'"json":{"root":"/srv/data"' in stored
+    back = codec.decode(stored)["settings"][0]
+    exactly(back, settings)
+    assert type(back.root) is type(settings.root) and type(back.corner) is Point
+
+
+def test_a_field_whose_json_form_is_not_its_value_is_refused() -> None:
+    with pytest.raises(SerializationError, match=r"value\[0\].*\['token'\].*SecretStr"):
+        codec.encode([Secret(token="hunter2")])  # type: ignore[arg-type]
 
 
 def test_a_model_is_validated_when_it_is_loaded() -> None:

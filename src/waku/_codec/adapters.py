@@ -25,13 +25,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Adapter:
-    """A registered adapter; ``family`` ones also match subclasses (built-ins only)."""
+    """A registered adapter. Built-in ones may also match subclasses (``family``)
+    and offer a second stored form for values whose first one the codec refuses
+    (``fallback``)."""
 
     name: str
     cls: type
     dump: Callable[[Any], Any]
     load: Callable[[Any], Any]
     family: bool = False
+    fallback: Callable[[Any], Any] | None = None
 
 
 class Unsupported(Exception):

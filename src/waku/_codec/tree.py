@@ -60,7 +60,7 @@ def type_name(value: Any) -> str:
 # -- encoding: value -> JSON-ready tree ---------------------------------------
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """Raised deep in the walk; the codec adds where in the value it happened."""
 
     def __init__(self, value: Any, reason: str) -> None:
@@ -70,7 +70,7 @@ class _Refused(Exception):
 
 
 def to_json(value: Any) -> Any:
-    """Return a JSON-ready tree for ``value``, or raise _Refused for what it cannot store."""
+    """Return a JSON-ready tree for ``value``, or raise Refused for what it cannot store."""
     encode = _ENCODERS.get(type(value))
     if encode is not None:
         return encode(value)
@@ -85,7 +85,7 @@ def to_json(value: Any) -> Any:
     adapter = adapters.for_type(type(value))
     if adapter is not None:
         return _adapted(adapter, value)
-    raise _Refused(
+    raise Refused(
         value,
         f"is of type {type_name(value)}, which the JSON codec cannot store faithfully; "
         "return a supported type (see the README's Values section), register an adapter "
@@ -96,23 +96,28 @@ def to_json(value: Any) -> Any:
 def _adapted(adapter: adapters.Adapter, value: Any) -> Any:
     try:
         data = adapter.dump(value)
-    except _Refused:
+    except Refused:
         raise
     except adapters.Unsupported as error:
-        raise _Refused(value, f"is of type {type_name(value)}: {error}") from None
+        raise Refused(value, f"is of type {type_name(value)}: {error}") from None
     except Exception as error:
-        raise _Refused(
+        raise Refused(
             value,
             f"is of type {type_name(value)}, whose adapter {adapter.name!r} failed to dump it: "
             f"{type(error).__name__}: {error}",
         ) from error
     try:
         return {TAG: "adapter", "c": adapter.name, "v": to_json(data)}
-    except _Refused as refused:
+    except Refused as refused:
+        if adapter.fallback is not None:
+            try:
+                return {TAG: "adapter", "c": adapter.name, "v": to_json(adapter.fallback(value))}
+            except Exception:  # the first refusal says more
+                pass
         # The refused value sits in the adapter's data, where the user's value
         # cannot be searched for it: name this value, and the place in its data.
         inside = _locate(data, refused.value, "its stored form") or "its stored form"
-        raise _Refused(
+        raise Refused(
             value, f"is a {type_name(value)} holding, at {inside}, a value that {refused.reason}"
         ) from None
 
@@ -120,7 +125,7 @@ def _adapted(adapter: adapters.Adapter, value: Any) -> Any:
 def encode_tree(value: Any) -> Any:
     try:
         return to_json(value)
-    except _Refused as refused:
+    except Refused as refused:
         where = _locate(value, refused.value, "value") or "a part of the value"
         raise SerializationError(f"{where} {refused.reason}") from None
 
@@ -150,7 +155,7 @@ def _locate(value: Any, target: Any, path: str) -> str | None:
 def _class_ref(value: Any) -> str:
     ref = qualified_name(type(value))
     if "<locals>" in ref:
-        raise _Refused(
+        raise Refused(
             value,
             f"is an instance of {ref}, a class that cannot be found again after a restart; "
             "define it at module level",
@@ -220,7 +225,7 @@ def tz_to_json(tz: dt.tzinfo | None) -> Any:
     key = getattr(tz, "key", None)
     if type(tz).__module__ == "zoneinfo" and isinstance(key, str):
         return {"z": key}
-    raise _Refused(tz, f"is a tzinfo of type {type_name(tz)}; use datetime.timezone or zoneinfo")
+    raise Refused(tz, f"is a tzinfo of type {type_name(tz)}; use datetime.timezone or zoneinfo")
 
 
 def _datetime(value: dt.datetime) -> Any:

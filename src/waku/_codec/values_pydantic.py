@@ -7,6 +7,12 @@ model before anything is built, and validates the stored fields with
 ``model_validate``: the model's own validators run, as for any input. Extra
 fields, private attributes and which fields were set explicitly (what
 ``model_dump(exclude_unset=True)`` reads) are kept too.
+
+A field whose value the codec cannot store (a ``Path``, an ``HttpUrl``, an IP
+address …) is stored as pydantic's JSON form of it instead, and rebuilt by
+validation; before that form is used, the model is rebuilt from it once and
+must give back every such field equal and of the same type, or it is refused
+(a ``SecretStr``'s JSON form is masked, for one).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, RootModel
 
 from .adapters import Adapter, Unsupported, add
-from .tree import qualified_name, resolve
+from .tree import Refused, qualified_name, resolve, to_json
 
 _FINDABLE: set[type] = set()  # classes known to be found again by name
 
@@ -61,7 +67,7 @@ def load_model(stored: dict[str, Any]) -> BaseModel:
         raise ValueError(f"the model class {ref} cannot be found: {error}") from error
     if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
         raise ValueError(f"{ref} is not a pydantic model; refusing to build it")
-    fields: dict[str, Any] = stored["fields"]
+    fields: dict[str, Any] = {**stored["fields"], **stored.get("json", {})}
     if issubclass(cls, RootModel):
         model: BaseModel = cls.model_validate(fields["root"])
     else:
@@ -75,7 +81,33 @@ def load_model(stored: dict[str, Any]) -> BaseModel:
     return model
 
 
+def dump_with_json_fields(model: BaseModel) -> dict[str, Any]:
+    """The stored form with the fields the codec refuses in pydantic's JSON form."""
+    stored = dump_model(model)
+    fields: dict[str, Any] = stored["fields"]
+    as_json: dict[str, Any] = {}
+    for name, value in list(fields.items()):
+        try:
+            to_json(value)
+        except Refused:
+            as_json[name] = model.model_dump(mode="json", include={name})[name]
+            del fields[name]
+    rebuilt = load_model({**stored, "json": as_json})
+    for name in as_json:
+        value, again = getattr(model, name), getattr(rebuilt, name)
+        if type(again) is not type(value) or again != value:
+            raise Unsupported(f"field {name!r} does not come back exactly from JSON")
+    return {**stored, "json": as_json}
+
+
 def install() -> None:
     """Register the pydantic adapter (a user's own adapter of the same name wins)."""
-    adapter = Adapter("pydantic:BaseModel", BaseModel, dump_model, load_model, family=True)
+    adapter = Adapter(
+        "pydantic:BaseModel",
+        BaseModel,
+        dump_model,
+        load_model,
+        family=True,
+        fallback=dump_with_json_fields,
+    )
     add(adapter, replace=False)
