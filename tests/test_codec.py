@@ -48,6 +48,7 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(),
     st.binary(),
+    st.binary().map(bytearray),
     st.datetimes(),
     st.datetimes(
         timezones=st.sampled_from(
@@ -176,9 +177,10 @@ def test_timezones_stored_before_names_were_kept_exactly_still_load() -> None:
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.integers(0, 200_000), min_size=1, max_size=4), st.binary(max_size=8))
 def test_bytes_of_any_size_round_trip_among_lookalikes(sizes: list[int], seed: bytes) -> None:
-    lookalike = '{"$t":"bytes","v":"*0"}'
-    value = {
+    lookalike = '{"$t":"bytearray","v":"*0"} {"$t":"bytes","v":"*0"} {"$t":"byte'
+    value: dict[str, Any] = {
         "blobs": [(seed or b"x") * (n // max(len(seed), 1)) for n in sizes],
+        "mutable": [bytearray(seed * (n // max(len(seed), 1))) for n in sizes],
         "text": lookalike,
         "$t": "bytes",  # a user dict shaped like a tag
         "v": "*0",
@@ -186,7 +188,7 @@ def test_bytes_of_any_size_round_trip_among_lookalikes(sizes: list[int], seed: b
     }
     stored = codec.encode(value)
     assert same(codec.decode(stored), value)
-    payload = sum(len(b) for b in value["blobs"])
+    payload = sum(len(b) for b in [*value["blobs"], *value["mutable"]])
     assert len(stored) < payload * 4 / 3 + 1000  # base64: a third larger than the bytes
 
 

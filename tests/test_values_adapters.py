@@ -170,7 +170,6 @@ UNSTORABLE = [
     (complex(1, 2), "complex"),
     (collections.OrderedDict(a=1), "collections:OrderedDict"),
     (pathlib.PurePosixPath("/tmp"), "PurePosixPath"),
-    (bytearray(b"x"), "bytearray"),
     (memoryview(b"x"), "memoryview"),
     (range(3), "range"),
     (NeverRegistered(), "NeverRegistered"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,13 @@ codec = JsonCodec()
 
 
 def exactly(back: Any, value: np.ndarray[Any, Any]) -> None:
-    """Same type, dtype (byte order and unit included), shape, bytes; a writable copy."""
+    """Same type, dtype (byte order and unit included), shape, bytes; writable, its own memory."""
     assert type(back) is np.ndarray
     assert back.dtype == value.dtype and back.dtype.str == value.dtype.str
     assert back.dtype.type is value.dtype.type
     assert back.shape == value.shape
     assert back.tobytes() == value.tobytes()  # bitwise: NaN payloads, -0.0, NaT
-    assert back.flags.writeable and back.base is None
+    assert back.flags.writeable and not np.may_share_memory(back, value)
 
 
 def dtypes(endianness: str) -> st.SearchStrategy[np.dtype[Any]]:
@@ -149,3 +150,22 @@ def test_a_stored_array_whose_bytes_do_not_fit_its_shape_is_refused() -> None:
     forged = codec.encode(np.arange(2, dtype="i8")).replace(b'"<i8"', b'"|O"')
     with pytest.raises(SerializationError, match="dtype object"):
         codec.decode(forged)
+
+
+def test_large_arrays_are_not_copied_through_json_strings() -> None:
+    value = np.arange(1_000_000, dtype=np.float64)  # 8 MB
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        stored = codec.encode(value)
+        encoding = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        back = codec.decode(stored)
+        decoding = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    exactly(back, value)
+    chunks = 2 << 20  # base64 is written and read a megabyte or so at a time
+    assert encoding < len(stored) + chunks  # the stored bytes (4/3 of the array), no copies
+    assert decoding < value.nbytes + chunks  # the array's own memory, no copies

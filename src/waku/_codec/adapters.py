@@ -44,14 +44,16 @@ class Unsupported(Exception):
 class RawBytes:
     """Bytes an adapter hands the codec without copying (a buffer of bytes).
 
-    Stored exactly like ``bytes`` and read back as ``bytes``; only built-in
-    adapters produce it, so a user value is never silently turned into bytes.
+    Stored exactly like ``bytes`` (or, if ``mutable``, like ``bytearray``) and
+    read back as that type; only built-in adapters produce it, so a user value
+    is never silently turned into bytes.
     """
 
-    __slots__ = ("view",)
+    __slots__ = ("tag", "view")
 
-    def __init__(self, buffer: Any) -> None:
+    def __init__(self, buffer: Any, *, mutable: bool = False) -> None:
         self.view = memoryview(buffer).cast("B")
+        self.tag = "bytearray" if mutable else "bytes"
 
 
 _BY_TYPE: dict[type, Adapter] = {}

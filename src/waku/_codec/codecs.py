@@ -21,9 +21,10 @@ from .._errors import SerializationError
 from .tree import BIG, SPLICED, TAG, encode_tree, from_tagged, type_name
 
 _CHUNK = 3 << 18  # base64 is written in chunks of this many bytes (a multiple of 3)
-_BLOB_PREFIX = b'{"$t":"bytes","v":"'
-# The tree's placeholder for the n-th large bytes value.
-_BLOB_MARK = re.compile(r'\{"\$t":"bytes","v":"\*(\d+)"\}')
+_BLOB_PREFIX = b'{"$t":"byte'  # of "bytes" and "bytearray"
+_BLOB_HEADS = (b'{"$t":"bytes","v":"', b'{"$t":"bytearray","v":"')
+# The tree's placeholder for the n-th large bytes (or bytearray) value.
+_BLOB_MARK = re.compile(r'\{"\$t":"(bytes|bytearray)","v":"\*(\d+)"\}')
 
 
 @runtime_checkable
@@ -92,17 +93,26 @@ def _parse(decoder: json.JSONDecoder, text: str) -> Any:
 
 def _splice_out(text: str, blobs: list[memoryview]) -> bytes:
     """The JSON text with each large-bytes placeholder replaced by its base64."""
-    out = io.BytesIO()  # getvalue() hands over its buffer without a copy
+    parts: list[bytes | memoryview] = []
     pos = 0
     for match in _BLOB_MARK.finditer(text):
-        out.write(text[pos : match.start()].encode())
-        out.write(_BLOB_PREFIX)
-        view = blobs[int(match[1])]
-        for start in range(0, len(view), _CHUNK):
-            out.write(binascii.b2a_base64(view[start : start + _CHUNK], newline=False))
-        out.write(b'"}')
-        pos = match.end()
-    out.write(text[pos:].encode())
+        parts.append(text[pos : match.start()].encode() + b'{"$t":"%s","v":"' % match[1].encode())
+        parts.append(blobs[int(match[2])])
+        pos = match.end() - 2  # the closing '"}' is text again
+    parts.append(text[pos:].encode())
+    size = sum(len(p) if isinstance(p, bytes) else (len(p) + 2) // 3 * 4 for p in parts)
+    # getvalue() hands the buffer over without a copy, and growing straight to
+    # the final size first means it is never over-allocated or moved.
+    out = io.BytesIO()
+    out.seek(size - 1)
+    out.write(b"\0")
+    out.seek(0)
+    for part in parts:
+        if isinstance(part, bytes):
+            out.write(part)
+        else:
+            for start in range(0, len(part), _CHUNK):
+                out.write(binascii.b2a_base64(part[start : start + _CHUNK], newline=False))
     return out.getvalue()
 
 
@@ -113,28 +123,47 @@ def _decode_with_blobs(data: bytes) -> Any:
     blobs: list[memoryview] = []
     pos = 0
     while (start := data.find(_BLOB_PREFIX, pos)) >= 0:
-        begin = start + len(_BLOB_PREFIX)
-        end = data.find(b'"', begin)
-        if end < 0:
-            break
-        if end - begin >= BIG:
-            pieces += [data[pos:start], b'{"$t":"bytes","v":"*%d"}' % len(blobs)]
+        head = next((h for h in _BLOB_HEADS if data.startswith(h, start)), None)
+        begin = start + len(head) if head else start + 1
+        end = data.find(b'"', begin) if head else begin
+        if head and end - begin >= BIG:
+            tag = head[7:-7]  # b"bytes" or b"bytearray"
+            pieces += [data[pos:start], b'{"$t":"%s","v":"*%d"}' % (tag, len(blobs))]
             blobs.append(view[begin:end])
             pos = end + 2  # past '"}'
+        elif end >= 0:
+            pieces.append(data[pos:end])
+            pos = end
         else:
-            pieces.append(data[pos : end + 1])
-            pos = end + 1
+            break
     pieces.append(data[pos:])
 
     def hook(obj: dict[str, Any]) -> Any:
-        if obj.get(TAG) == "bytes" and obj["v"][:1] == "*":
+        tag = obj.get(TAG)
+        if tag in ("bytes", "bytearray") and obj["v"][:1] == "*":
             index = int(obj["v"][1:])
             if index >= len(blobs):
                 raise ValueError("stored value refers to bytes it does not hold")
-            return binascii.a2b_base64(blobs[index])
+            if tag == "bytes":
+                return binascii.a2b_base64(blobs[index])
+            return _into_bytearray(blobs[index])
         return from_tagged(obj)
 
     return _parse(json.JSONDecoder(object_hook=hook), b"".join(pieces).decode())
+
+
+def _into_bytearray(text: memoryview) -> bytearray:
+    """Decode base64 into one new bytearray, a chunk at a time (no second copy)."""
+    if len(text) % 4:
+        raise ValueError("stored base64 is cut short")
+    padding = len(bytes(text[-2:])) - len(bytes(text[-2:]).rstrip(b"="))
+    out = bytearray(len(text) // 4 * 3 - padding)
+    step = _CHUNK // 3 * 4  # base64 characters for _CHUNK bytes
+    for start in range(0, len(text), step):
+        at = start // 4 * 3
+        chunk = binascii.a2b_base64(text[start : start + step])
+        out[at : at + len(chunk)] = chunk
+    return out
 
 
 # Built once: json.dumps/loads with options build a new coder on every call.

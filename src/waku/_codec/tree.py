@@ -203,13 +203,16 @@ def _collection(tag: str) -> Callable[[Any], Any]:
     return encode
 
 
-def _bytes(value: bytes | RawBytes) -> Any:
-    view = value.view if isinstance(value, RawBytes) else memoryview(value)
+def _binary(value: bytes | bytearray | RawBytes) -> Any:
+    if isinstance(value, RawBytes):
+        view, tag = value.view, value.tag
+    else:
+        view, tag = memoryview(value), "bytes" if type(value) is bytes else "bytearray"
     spliced = SPLICED.get(None)
     if spliced is None or len(view) < BIG:
-        return {TAG: "bytes", "v": binascii.b2a_base64(view, newline=False).decode()}
+        return {TAG: tag, "v": binascii.b2a_base64(view, newline=False).decode()}
     spliced.append(view)
-    return {TAG: "bytes", "v": f"*{len(spliced) - 1}"}
+    return {TAG: tag, "v": f"*{len(spliced) - 1}"}
 
 
 def tz_to_json(tz: dt.tzinfo | None) -> Any:
@@ -265,14 +268,15 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     tuple: _tuple,
     set: _collection("set"),
     frozenset: _collection("frozenset"),
-    bytes: _bytes,
+    bytes: _binary,
+    bytearray: _binary,
     dt.datetime: _datetime,
     dt.date: _date,
     dt.time: _time,
     dt.timedelta: _timedelta,
     Decimal: _decimal,
     uuid.UUID: _uuid,
-    RawBytes: _bytes,
+    RawBytes: _binary,
 }
 adapters.NATIVE.update(_ENCODERS)
 
@@ -373,6 +377,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "set": lambda o: set(o["v"]),
     "frozenset": lambda o: frozenset(o["v"]),
     "bytes": lambda o: base64.b64decode(o["v"]),
+    "bytearray": lambda o: bytearray(base64.b64decode(o["v"])),
     "adapter": _load_adapted,
     "datetime": _load_datetime,
     "date": lambda o: dt.date.fromisoformat(o["v"]),

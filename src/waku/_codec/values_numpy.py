@@ -11,7 +11,7 @@ carry, and are refused.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,7 +45,9 @@ def dump_array(array: np.ndarray[Any, Any]) -> dict[str, Any]:
     flat = array.T if order == "F" else array
     if not flat.flags.c_contiguous:
         flat = np.ascontiguousarray(flat)  # a strided view: its bytes are not one block
-    data = RawBytes(flat.reshape(-1).view(np.uint8)) if flat.nbytes else b""
+    # Mutable: it is read back as a bytearray, which the new array then uses
+    # as its memory, writable, without another copy.
+    data = RawBytes(flat.reshape(-1).view(np.uint8), mutable=True) if flat.nbytes else bytearray()
     stored: dict[str, Any] = {"dtype": _name(array.dtype), "shape": list(array.shape)}
     if order == "F":
         stored["order"] = "F"
@@ -54,18 +56,17 @@ def dump_array(array: np.ndarray[Any, Any]) -> dict[str, Any]:
 
 
 def load_array(stored: dict[str, Any]) -> np.ndarray[Any, Any]:
-    """Build the array ``dump_array`` stored (a new, writable array)."""
+    """Build the array ``dump_array`` stored: writable, over the stored bytearray."""
     dtype = _checked(np.dtype(stored["dtype"]))
     shape = tuple(int(n) for n in stored["shape"])
-    order = stored.get("order", "C")
-    data: bytes = stored["data"]
+    order: Literal["C", "F"] = "F" if stored.get("order") == "F" else "C"
+    data: bytes | bytearray = stored["data"]
     if len(data) != math.prod(shape) * dtype.itemsize:
         raise ValueError(f"{len(data)} bytes cannot be a {dtype} array of shape {shape}")
-    array = np.empty(shape, dtype=dtype, order="F" if order == "F" else "C")
-    if data:
-        flat = array.T if order == "F" else array
-        flat.reshape(-1).view(np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
-    return array
+    if not data:
+        return np.empty(shape, dtype=dtype, order=order)
+    array: np.ndarray[Any, Any] = np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+    return array if array.flags.writeable else array.copy(order="K")
 
 
 def dump_scalar(value: np.generic) -> dict[str, Any]:
