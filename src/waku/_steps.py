@@ -157,7 +157,11 @@ async def offload(run: Run, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``: inline for a store that never blocks, else in a worker thread."""
     if run.traits.blocking:
         return await asyncio.to_thread(fn, *args)
-    return fn(*args)
+    result = fn(*args)
+    # Yield once, as a thread hop would: a thousand workflows started together then
+    # share the loop in small slices instead of each running to its end in one turn.
+    await asyncio.sleep(0)
+    return result
 
 
 def step_awaitable(f: Callable[[Any], Awaitable[Any]], value: Any) -> Awaitable[Any]:
