@@ -3,7 +3,8 @@
 An adapter turns a value into data the codec already stores (``dump``) and
 builds the value again from that data (``load``). A stored adapted value names
 its adapter, and loading looks the name up in this registry: nothing is
-imported or built from a name the registry does not hold, so a damaged or
+imported or built from a name the registry does not hold (the names of the
+built-in adapters below only import their own library), so a damaged or
 malicious record cannot make the codec build an arbitrary class.
 
 Built-in adapters for numpy, pandas and pydantic are installed on first need:
