@@ -185,6 +185,14 @@ def test_a_callback_wait_folds_its_marker_into_its_step(store: Any) -> None:
     assert by_step(done)[1].output == {"ok": True}
 
 
+def test_a_cancelled_workflow_shows_its_steps_and_no_cancel_record(store: Any) -> None:
+    waku.run_callback_workflow("approval", {"amount": 9}, workflow_id="c-1")
+    waku.cancel("approval", "c-1")
+    info = waku.get_workflow("approval", "c-1")
+    assert info is not None and info.status == "cancelled"
+    assert [(s.step, s.status) for s in info.steps] == [(0, "input"), (1, "waiting")]
+
+
 def test_a_callback_past_its_deadline_shows_as_a_timeout(store: Any) -> None:
     waku.run_callback_workflow("brief-approval", {"amount": 1}, workflow_id="b-1")
     time.sleep(0.1)

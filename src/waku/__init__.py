@@ -10,8 +10,9 @@ from ._callbacks import (
     fail_callback,
     run_workflow_from_callback,
 )
-from ._codec import Codec, JsonCodec, PickleCodec
+from ._codec import Codec, JsonCodec, PickleCodec, register_adapter
 from ._config import get_store, set_store
+from ._decorators import Workflow, enqueue, workflow
 from ._errors import (
     CallbackTimeoutError,
     InvalidTokenError,
@@ -24,6 +25,7 @@ from ._errors import (
     UnknownWorkflowError,
     WakuError,
     WorkflowCancelled,
+    WorkflowCancelledError,
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
@@ -31,9 +33,12 @@ from ._inspect import ErrorInfo, StepInfo, WorkflowInfo, get_workflow, list_work
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
+from ._runtime import Recovered, WorkflowHandle, cancel, fork, recover
+from ._step_api import StepFunction
 from ._stores.base import (
     InspectStore,
     LeaseStore,
+    QueueStore,
     StepRow,
     StepStore,
     WorkflowRow,
@@ -42,6 +47,7 @@ from ._stores.base import (
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
+from ._worker import Worker, WorkerStopping
 
 __version__ = "0.1.0"
 
@@ -57,11 +63,14 @@ __all__ = [
     "NonDeterminismError",
     "NotInWorkflowError",
     "PickleCodec",
+    "QueueStore",
     "RecordKind",
+    "Recovered",
     "SQLiteStore",
     "SerializationError",
     "Status",
     "StepFailed",
+    "StepFunction",
     "StepInfo",
     "StepRow",
     "StepStore",
@@ -70,7 +79,12 @@ __all__ = [
     "TokenAlreadyUsedError",
     "UnknownWorkflowError",
     "WakuError",
+    "Worker",
+    "WorkerStopping",
+    "Workflow",
     "WorkflowCancelled",
+    "WorkflowCancelledError",
+    "WorkflowHandle",
     "WorkflowInfo",
     "WorkflowLockedError",
     "WorkflowResult",
@@ -78,10 +92,13 @@ __all__ = [
     "WorkflowStatusStore",
     "__version__",
     "call",
+    "cancel",
     "create_callback_token",
     "create_callback_token_async",
     "else_",
+    "enqueue",
     "fail_callback",
+    "fork",
     "get_store",
     "get_workflow",
     "idempotency_key",
@@ -90,6 +107,8 @@ __all__ = [
     "pipe",
     "pipe_async",
     "prune",
+    "recover",
+    "register_adapter",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",
@@ -100,4 +119,5 @@ __all__ = [
     "step_async",
     "step_until",
     "then",
+    "workflow",
 ]

@@ -277,8 +277,12 @@ class _Reader:
     now: float
 
     def steps(self, rows: list[StepRow]) -> list[StepInfo]:
-        """Step records by number; a callback marker (step ``-n``) folds into step ``n``."""
-        markers = {-row.step: row for row in rows if row.step < 0}
+        """Step records by number; a callback marker (step ``-n``) folds into step ``n``.
+
+        Other records at negative steps (a cancellation) belong to the workflow,
+        not to a step, and are left out.
+        """
+        markers = {-row.step: row for row in rows if row.step < 0 and row.status == "waiting"}
         numbered = {row.step: row for row in rows if row.step >= 0}
         return [
             self.step(n, numbered.get(n), markers.get(n))
