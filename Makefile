@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/sqlite.py
 	$(BIN)/python bench/async.py
+	$(BIN)/python bench/worker.py
+	$(BIN)/python bench/values.py
 
 bench-async: $(STAMP)
 	$(BIN)/python bench/async.py

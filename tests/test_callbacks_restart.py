@@ -42,7 +42,9 @@ def test_a_restart_keeps_the_original_deadline(durable_url: str) -> None:
     began = time.time()
     # No process is alive when the deadline passes: only the stored deadline counts.
     token = child("start", db, ttl=4)[0]["token"]
-    assert child("rerun", db, ttl=4) == [{"result": "pending"}]
+    rerun = child("rerun", db, ttl=4)
+    if time.time() < began + 4:  # a loaded machine may take longer than the deadline
+        assert rerun == [{"result": "pending"}]
     time.sleep(max(0.0, began + 4.1 - time.time()))
     assert child("rerun", db, ttl=60) == [{"result": "timed out: CallbackTimeoutError"}]
     with pytest.raises(subprocess.CalledProcessError) as refused:

@@ -10,8 +10,9 @@ from ._callbacks import (
     fail_callback,
     run_workflow_from_callback,
 )
-from ._codec import Codec, JsonCodec, PickleCodec
+from ._codec import Codec, JsonCodec, PickleCodec, register_adapter
 from ._config import get_store, set_store
+from ._decorators import Workflow, enqueue, workflow
 from ._errors import (
     CallbackTimeoutError,
     InvalidTokenError,
@@ -24,22 +25,37 @@ from ._errors import (
     UnknownWorkflowError,
     WakuError,
     WorkflowCancelled,
+    WorkflowCancelledError,
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
+from ._inspect import ErrorInfo, StepInfo, WorkflowInfo, get_workflow, list_workflows, prune
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
-from ._stores.base import LeaseStore, QueueStore, StepStore, WorkflowStatusStore
+from ._runtime import Recovered, WorkflowHandle, cancel, fork, recover
+from ._step_api import StepFunction
+from ._stores.base import (
+    InspectStore,
+    LeaseStore,
+    QueueStore,
+    StepRow,
+    StepStore,
+    WorkflowRow,
+    WorkflowStatusStore,
+)
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
+from ._worker import Worker, WorkerStopping
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CallbackTimeoutError",
     "Codec",
+    "ErrorInfo",
+    "InspectStore",
     "InvalidTokenError",
     "JsonCodec",
     "LeaseStore",
@@ -49,31 +65,50 @@ __all__ = [
     "PickleCodec",
     "QueueStore",
     "RecordKind",
+    "Recovered",
     "SQLiteStore",
     "SerializationError",
     "Status",
     "StepFailed",
+    "StepFunction",
+    "StepInfo",
+    "StepRow",
     "StepStore",
     "StoreError",
     "StoreNotSetError",
     "TokenAlreadyUsedError",
     "UnknownWorkflowError",
     "WakuError",
+    "Worker",
+    "WorkerStopping",
+    "Workflow",
     "WorkflowCancelled",
+    "WorkflowCancelledError",
+    "WorkflowHandle",
+    "WorkflowInfo",
     "WorkflowLockedError",
     "WorkflowResult",
+    "WorkflowRow",
     "WorkflowStatusStore",
     "__version__",
     "call",
+    "cancel",
     "create_callback_token",
     "create_callback_token_async",
     "else_",
+    "enqueue",
     "fail_callback",
+    "fork",
     "get_store",
+    "get_workflow",
     "idempotency_key",
     "is_failure",
+    "list_workflows",
     "pipe",
     "pipe_async",
+    "prune",
+    "recover",
+    "register_adapter",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",
@@ -84,4 +119,5 @@ __all__ = [
     "step_async",
     "step_until",
     "then",
+    "workflow",
 ]

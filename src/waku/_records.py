@@ -33,6 +33,7 @@ class RecordKind(str, enum.Enum):
     ERROR = "E"  # a step attempt failed; the body is JSON type/message/traceback
     WAITING = "W"  # a step waits for a callback; stored at -step, body is JSON
     CALLBACK = "C"  # the outside world's payload for a waiting step, not yet transformed
+    CANCELLED = "X"  # the workflow was cancelled; stored at CANCEL_STEP, body is JSON
 
 
 class Status(str, enum.Enum):
@@ -46,6 +47,9 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+
+CANCEL_STEP = -(2**31)
+"""The key of a workflow's cancel record: below every step's waiting marker."""
 
 EXTERNAL = "-"
 """The function field of records the outside world writes (inputs, callbacks)."""
