@@ -59,31 +59,13 @@ def test_a_due_workflow_of_no_queue_is_claimed_by_any_claimer(store: Store) -> N
     assert store.claim_workflows([], A, 60, 10) == [("wf", "1")]
 
 
-def leave(store: Store, owner: str, slept: str, crashed: str) -> None:
-    """As runs of ``owner`` leave them: ``slept`` due to wake, ``crashed`` with its lease lapsed."""
-    store.set_workflow_status("wf", slept, "sleeping", wake_at=time.time() - 1)
-    store.release_lease("wf", slept, owner)
-    assert store.acquire_lease("wf", crashed, owner, 0.0)
-
-
-def test_due_and_orphaned_workflows_are_claimed_whatever_their_queue(store: Store) -> None:
-    assert store.enqueue_workflow("wf", "slept", "emails", INPUT)
-    assert store.enqueue_workflow("wf", "crashed", "emails", INPUT)
-    assert store.claim_workflows(["emails"], A, 60, 2) == [("wf", "slept"), ("wf", "crashed")]
-    leave(store, A, "slept", "crashed")
-    # A claim naming no queue, as recover() makes, takes both.
-    assert store.claim_workflows([], B, 60, 10) == [("wf", "crashed"), ("wf", "slept")]
-
-
-def test_a_queue_limit_binds_its_wake_ups_and_orphans_too(store: Store) -> None:
-    for wid in ("live", "crashed", "slept"):
-        assert store.enqueue_workflow("wf", wid, "narrow", INPUT)
-    assert len(store.claim_workflows(["narrow"], A, 60, 3)) == 3
-    leave(store, A, "slept", "crashed")
-    limits = {"narrow": 2}  # one place left: "live" holds the other
-    assert store.claim_workflows(["default"], B, 60, 10, limits) == [("wf", "crashed")]
-    assert store.claim_workflows(["default"], B, 60, 10, limits) == []
-    assert store.claim_workflows(["default"], B, 60, 10) == [("wf", "slept")]  # no limit named
+def test_a_due_workflow_of_a_queue_is_claimed_only_for_that_queue(store: Store) -> None:
+    assert store.enqueue_workflow("wf", "1", "emails", INPUT)
+    assert store.claim_workflows(["emails"], A, 60, 10) == [("wf", "1")]
+    store.set_workflow_status("wf", "1", "sleeping", wake_at=time.time() - 1)  # the run slept
+    store.release_lease("wf", "1", A)
+    assert store.claim_workflows(["default"], B, 60, 10) == []
+    assert store.claim_workflows(["emails"], B, 60, 10) == [("wf", "1")]
 
 
 def test_a_due_workflow_that_a_live_run_holds_is_not_claimed(store: Store) -> None:

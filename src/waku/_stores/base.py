@@ -227,17 +227,15 @@ class QueueStore(Protocol):
           process of this host (``owner_is_dead``): orphans of a crash.
 
         Orphans come first, then due suspended ones (earliest ``wake_at``
-        first), then queued ones. ``queues`` selects queued work only:
-        suspended and orphaned workflows are taken whatever their queue, so
-        that ``recover`` (which names no queue) finds them all. The claimed
-        workflows become ``running``; finished ones are never taken.
-        ``queues`` given as a bare string raises TypeError.
+        first), then queued ones. Suspended and orphaned workflows are taken
+        only when they are on one of ``queues`` or on none (run, not
+        enqueued), so a claimer never takes work of a queue it does not
+        serve. The claimed workflows become ``running``; finished ones are
+        never taken. ``queues`` given as a bare string raises TypeError.
 
         ``concurrency`` caps, per queue, how many of that queue's workflows
-        may hold a live lease at once, counted over every owner; it binds
-        every kind of work a claim takes (a queue's wake-ups and orphans
-        too), but only claims that name it. A workflow is never handed to
-        two owners while a lease on it is live.
+        may hold a live lease at once, counted over every owner. A workflow
+        is never handed to two owners while a lease on it is live.
         """
         ...
 

@@ -2,12 +2,11 @@
 
 A store reads candidates and offers them to a ``Picker`` in the order it
 should consider them: orphans (``running`` with no live lease), then
-suspended workflows whose wake time has come (earliest first), whatever
-their queue, then workflows queued on the claimed queues (oldest first). The
-picker keeps a candidate when no live lease keeps it (a lease of a dead
-process of this host does not) and while its queue's concurrency limit, if
-the claim names one, has room. The store then writes the leases, in the same
-transaction as the read.
+suspended workflows whose wake time has come (earliest first), then queued
+workflows (oldest first). The picker keeps a candidate when it is on one of
+the claimed queues or on none, when no live lease keeps it (a lease of a dead
+process of this host does not), and while its queue's concurrency limit has
+room. The store then writes the leases, in the same transaction as the read.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ class Picker:
     """Collects the workflows one claim takes, within its limit and the queues' limits."""
 
     def __init__(self, queues: frozenset[str], limit: int, now: float) -> None:
-        self.queues = queues  # whose queued workflows the claim takes
+        self.queues = queues
         self.limit = limit
         self.now = now  # on the clock the store's lease expiry times use
         self.picked: list[tuple[str, str]] = []
@@ -86,6 +85,8 @@ class Picker:
         if self.full:
             return False
         queue = candidate.queue
+        if queue is not None and queue not in self.queues:
+            return True
         if self.lease_live(candidate.lease_owner, candidate.lease_expires):
             return True
         if queue is not None and queue in self._room:

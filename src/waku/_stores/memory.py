@@ -301,12 +301,13 @@ class MemoryStore:
         with self._lock:
             picker = Picker(served, max(limit, 0), now)
             for queue, cap in (concurrency or {}).items():
-                held = (
-                    picker.lease_live(*lease)
-                    for key, lease in self._leases.items()
-                    if key in self._workflows and self._workflows[key].queue == queue
-                )
-                picker.cap(queue, cap, sum(held))
+                if queue in served:
+                    held = (
+                        picker.lease_live(*lease)
+                        for key, lease in self._leases.items()
+                        if key in self._workflows and self._workflows[key].queue == queue
+                    )
+                    picker.cap(queue, cap, sum(held))
             for key in self._ready(served):
                 holder = self._leases.get(key)
                 on = self._workflows[key].queue

@@ -367,9 +367,9 @@ class SQLiteStore(InspectRows):
 
         One ``BEGIN IMMEDIATE`` transaction reads and leases, so racing
         claimers (threads or processes) never take one workflow twice.
-        Orphans come first, then due wake-ups (of any queue), then workflows
-        queued on ``queues``, oldest first. Commits without waiting for a
-        sync, like every lease.
+        Orphans come first, then due wake-ups, then queued workflows oldest
+        first; suspended and orphaned ones only of ``queues`` or of no queue.
+        Commits without waiting for a sync, like every lease.
         """
         served = queue_set(queues)
         if limit < 1:

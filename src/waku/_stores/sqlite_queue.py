@@ -100,11 +100,12 @@ def pick(conn: sqlite3.Connection, picker: Picker, concurrency: Mapping[str, int
     running = [owner for (owner,) in conn.execute(RUNNING_PROCESSES, params)]
     dead = [owner.rstrip(_HEX) for owner in running if picker.dead(owner)]
     for queue, limit in concurrency.items():
-        (live,) = conn.execute(LIVE_LEASES, {**params, "queue": queue}).fetchone()
-        for process in dead:
-            of_dead = {**params, "queue": queue, "process": process}
-            live -= conn.execute(LIVE_LEASES_OF, of_dead).fetchone()[0]
-        picker.cap(queue, limit, live)
+        if queue in picker.queues:
+            (live,) = conn.execute(LIVE_LEASES, {**params, "queue": queue}).fetchone()
+            for process in dead:
+                of_dead = {**params, "queue": queue, "process": process}
+                live -= conn.execute(LIVE_LEASES_OF, of_dead).fetchone()[0]
+            picker.cap(queue, limit, live)
     _offer(conn, picker, EXPIRED, params)
     for process in dead:
         _offer(conn, picker, OF_PROCESS, {**params, "process": process})
