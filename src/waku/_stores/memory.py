@@ -266,6 +266,38 @@ class MemoryStore:
                     del self._tokens[digest]
             return [key for _, key in due]
 
+    # -- helpers (called with the lock held) --------------------------------------
+
+    def _step(self, workflow_name: str, workflow_id: str, step: int) -> _Step:
+        steps = self._steps.get((workflow_name, workflow_id))
+        if steps is None:
+            steps = self._steps[(workflow_name, workflow_id)] = {}
+        row = steps.get(step)
+        if row is None:
+            row = steps[step] = _Step()
+        return row
+
+    def _row(self, key: Key) -> WorkflowRow | None:
+        return self._listed(key) if key in self._workflows else None
+
+    def _listed(self, key: Key) -> WorkflowRow:
+        record = self._workflows[key]
+        owner, expires = self._leases.get(key, (None, None))
+        if expires is not None:  # monotonic here; rows give wall-clock seconds
+            expires += time.time() - time.monotonic()
+        return WorkflowRow(
+            workflow_name=key[0],
+            workflow_id=key[1],
+            status=record.status,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            queue=record.queue,
+            result=record.result,
+            wake_at=record.wake_at,
+            lease_owner=owner,
+            lease_expires=expires,
+        )
+
     # -- QueueStore ---------------------------------------------------------------
 
     def enqueue_workflow(
@@ -305,13 +337,13 @@ class MemoryStore:
                     held = (
                         picker.lease_live(*lease)
                         for key, lease in self._leases.items()
-                        if key in self._workflows and self._workflows[key].queue == queue
+                        if self._queue_of(key) == queue
                     )
                     picker.cap(queue, cap, sum(held))
             for key in self._ready(served):
                 holder = self._leases.get(key)
-                on = self._workflows[key].queue
-                if not picker.offer(Candidate(*key, on, *(holder or (None, None)))):
+                candidate = Candidate(*key, self._queue_of(key), *(holder or (None, None)))
+                if not picker.offer(candidate):
                     break
             wall = time.time()
             for key in picker.picked:
@@ -320,55 +352,26 @@ class MemoryStore:
                 record.status, record.updated_at, record.wake_at = "running", wall, None
             return picker.picked
 
-    # -- helpers (called with the lock held) --------------------------------------
-
-    def _step(self, workflow_name: str, workflow_id: str, step: int) -> _Step:
-        steps = self._steps.get((workflow_name, workflow_id))
-        if steps is None:
-            steps = self._steps[(workflow_name, workflow_id)] = {}
-        row = steps.get(step)
-        if row is None:
-            row = steps[step] = _Step()
-        return row
-
-    def _row(self, key: Key) -> WorkflowRow | None:
-        return self._listed(key) if key in self._workflows else None
-
-    def _listed(self, key: Key) -> WorkflowRow:
-        record = self._workflows[key]
-        owner, expires = self._leases.get(key, (None, None))
-        if expires is not None:  # monotonic here; rows give wall-clock seconds
-            expires += time.time() - time.monotonic()
-        return WorkflowRow(
-            workflow_name=key[0],
-            workflow_id=key[1],
-            status=record.status,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            queue=record.queue,
-            result=record.result,
-            wake_at=record.wake_at,
-            lease_owner=owner,
-            lease_expires=expires,
-        )
+    def _queue_of(self, key: Key) -> str | None:
+        record = self._workflows.get(key)
+        return None if record is None else record.queue
 
     def _ready(self, served: frozenset[str]) -> Iterator[Key]:
         """Orphan candidates, due wake-ups by wake time, queued on ``served`` oldest first."""
-        records = self._workflows
-        yield from (key for key, record in records.items() if record.status == "running")
+        workflows = self._workflows
+        yield from (key for key, record in workflows.items() if record.status == "running")
         wall = time.time()
         due = sorted(
             (record.wake_at, key)
-            for key, record in records.items()
+            for key, record in workflows.items()
             if record.status in ("waiting", "sleeping")
             and record.wake_at is not None
             and record.wake_at <= wall
         )
         yield from (key for _, key in due)
-        queued = (
-            (key, record)
-            for key, record in records.items()
+        queued = sorted(
+            (record.created_at, key)
+            for key, record in workflows.items()
             if record.status == "queued" and record.queue in served
         )
-        # A stable sort: workflows enqueued within one clock tick keep their order.
-        yield from (key for key, _ in sorted(queued, key=lambda item: item[1].created_at))
+        yield from (key for _, key in queued)

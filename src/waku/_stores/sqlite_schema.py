@@ -79,11 +79,11 @@ CREATE INDEX workflows_by_created ON workflows (created_at, workflow_name, workf
 CREATE INDEX workflows_by_name ON workflows (workflow_name, created_at);
 DROP INDEX workflows_by_status;
 CREATE INDEX workflows_by_status ON workflows (status, created_at);
-CREATE INDEX workflows_leased ON workflows (queue, lease_expires, lease_owner)
-    WHERE lease_expires IS NOT NULL;
 CREATE INDEX workflows_finished ON workflows (updated_at)
     WHERE status IN ('succeeded', 'failed', 'cancelled');
 CREATE INDEX tokens_by_workflow ON tokens (workflow_name, workflow_id);
+CREATE INDEX workflows_leased ON workflows (queue, lease_expires, lease_owner)
+    WHERE lease_expires IS NOT NULL;
 """
 
 # MIGRATIONS[v] takes a database at version v to v + 1. Append, never edit:
