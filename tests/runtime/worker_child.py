@@ -1,9 +1,10 @@
 """A worker process for the runtime tests: ``python -m tests.runtime.worker_child MODE URL LOG``.
 
 Modes: ``work`` runs a Worker until SIGTERM (or until killed); ``enqueue N``
-enqueues N workflows; ``recover`` calls ``waku.recover()`` and prints what it
-did as JSON. Every step execution appends a line to LOG, so a test can count
-how often each step really ran.
+enqueues N workflows; ``start N`` runs N workflows (and one with a background
+step) in this process, to be killed; ``recover`` calls ``waku.recover()`` and
+prints what it did as JSON. Every step execution appends its idempotency key
+(``name/id/step``) to LOG, so a test can count how often each step really ran.
 """
 
 from __future__ import annotations
@@ -28,26 +29,26 @@ def note(line: str) -> None:
 
 @waku.step
 def first(n: int) -> int:
-    note(f"{n} first")
+    note(waku.idempotency_key())  # name/id/step: one line per execution of a step
     time.sleep(0.01)
     return n * 2
 
 
 @waku.step
 def second(n: int) -> int:
-    note(f"{n} second")
+    note(waku.idempotency_key())
     time.sleep(0.01)
     return n + 1
 
 
 @waku.step
 def third(n: int) -> str:
-    note(f"{n} third")
+    note(waku.idempotency_key())
     return f"done {n}"
 
 
 def slow_background(n: int) -> int:
-    note(f"{n} background")
+    note(waku.idempotency_key())
     time.sleep(0.5)
     return n
 
