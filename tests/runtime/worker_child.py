@@ -17,7 +17,7 @@ from typing import Any
 
 import waku
 
-LOG = sys.argv[3] if len(sys.argv) > 3 else os.devnull
+LOG = os.devnull  # set by main() from the command line
 
 
 def note(line: str) -> None:
@@ -58,14 +58,33 @@ def three_steps(n: int) -> str:
     return third(second(first(n)))
 
 
+@waku.step
+def tick(i: int) -> int:
+    note(waku.idempotency_key())
+    time.sleep(0.1)
+    return i + 1
+
+
+def slow_steps(count: int) -> int:
+    value = 0
+    for _ in range(count):
+        value = tick(value)
+    return value
+
+
+waku.register_workflow("slow-steps", slow_steps)
+
+
 @waku.workflow(name="with-background")
 def with_background(n: int) -> Any:
     return waku.pipe(n, waku.step_async(slow_background), waku.step(lambda v: f"bg {v}"))
 
 
 def main() -> None:
-    mode, url = sys.argv[1], sys.argv[2]
-    store = waku.set_store(url)
+    global LOG
+    mode, url, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
+    ttl = os.environ.get("WAKU_TEST_LEASE_TTL")
+    store = waku.set_store(url + (f"?lease_ttl={ttl}" if ttl else ""))
     if mode == "work":
         concurrency = int(os.environ.get("WAKU_TEST_CONCURRENCY", "4"))
         waku.Worker(store, concurrency=concurrency, poll_interval=0.05).run()
