@@ -12,7 +12,7 @@ PACKAGE = Path(waku.__file__).parent
 # Each private module's layer; a module may import only from lower layers.
 # ``_stores`` and ``_codec`` are packages of one layer each: their modules
 # import each other and lower layers only.
-PACKAGES = {"_stores", "_codec"}
+PACKAGES = {"_stores", "_codec", "cli"}
 LAYERS: dict[str, int] = {
     "_errors": 0,
     "_flow": 1,
@@ -40,7 +40,13 @@ LAYERS: dict[str, int] = {
     "_worker": 15,
     "_decorators": 15,
     "__init__": 99,
+    # the top: the command line uses the public API (``import waku``) only
+    "dashboard": 100,
+    "cli": 101,
+    "__main__": 102,
 }
+TOP = 100
+"""Modules from this layer up import ``waku`` itself, as a user does, and no private module."""
 
 
 def modules() -> dict[str, ast.Module]:
@@ -59,9 +65,11 @@ def imported(module: str, node: ast.ImportFrom) -> list[str]:
     """The ``waku`` modules an import statement reaches (relative or absolute)."""
     if node.level == 0:
         base = node.module or ""
-        if not base.startswith("waku"):
+        if base == "waku":
+            return ["__init__"]  # ``from waku import step``: the public API
+        if not base.startswith("waku."):
             return []
-        base = base.removeprefix("waku").removeprefix(".")
+        base = base.removeprefix("waku.")
     else:
         package = module.split(".")[: -node.level] if module != "__init__" else []
         if module.endswith("__init__"):
@@ -92,6 +100,23 @@ def test_imports_only_go_down_the_layers() -> None:
     assert not upward, "imports that do not go down a layer:\n" + "\n".join(upward)
 
 
+def test_the_top_layers_use_only_the_public_api() -> None:
+    private = []
+    for module, tree in modules().items():
+        if LAYERS[unit(module)] < TOP:
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            private += [f"{module} imports {n}" for n in names if ".waku._" in f".{n}"]
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                private += [f"{module} imports {t}" for t in imported(module, node) if t[0] == "_"]
+    assert not private, "top-layer modules reach private modules:\n" + "\n".join(private)
+
+
 def test_no_import_inside_a_function() -> None:
     inside = []
     for module, tree in modules().items():
@@ -115,3 +140,7 @@ def test_the_checks_see_an_upward_import() -> None:
     (up,) = ast.parse("from .._context import Run\n").body
     assert isinstance(up, ast.ImportFrom)
     assert imported("_stores.sqlite", up) == ["_context"]
+    (public,) = ast.parse("from waku import get_workflow\n").body
+    assert isinstance(public, ast.ImportFrom)
+    assert imported("cli.commands", public) == ["__init__"]
+    assert LAYERS[unit("cli.commands")] > LAYERS["__init__"]
