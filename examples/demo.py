@@ -127,6 +127,10 @@ def main() -> None:
 
     say("Process 2 runs the same workflow id:")
     second = subprocess.run(command, check=True)
+    say("\nSee what it did, step by step (the store is waku.db here):")
+    say("    .venv/bin/waku list")
+    say(f"    .venv/bin/waku show sales-report {WORKFLOW_ID}")
+    say("    .venv/bin/waku ui        # the dashboard, at http://127.0.0.1:8321")
     sys.exit(second.returncode)
 
 

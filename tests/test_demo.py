@@ -27,3 +27,15 @@ def test_demo_resumes_after_sigkill_replaying_completed_steps(tmp_path: Path) ->
     assert "replayed from the store: 3, run now: 2" in second
     assert "north:   216.00" in second
     assert (tmp_path / "waku.db").exists()
+    hint = "waku show sales-report nightly-sales-report"
+    assert hint in second
+    shown = subprocess.run(
+        [sys.executable, "-m", "waku", "show", "sales-report", "nightly-sales-report"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "status:    succeeded" in shown.stdout  # the hint works as printed

@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "_flow": 1,
     "_codec": 1,
     "_result": 1,
+    "_tracing": 2,
     "_records": 2,
     "_stores": 2,
     "_config": 3,

@@ -27,6 +27,7 @@ from ._lifecycle import begin, conclude, delivered_meanwhile, mark_failed, relea
 from ._records import decode, input_record, parse
 from ._result import WorkflowResult
 from ._steps import Suspended, offload, pending
+from ._tracing import observed, read_attempts, workflow_run
 
 log = logging.getLogger("waku")
 
@@ -42,6 +43,14 @@ class Body:
 
 def execute(run: Run, body: Body) -> WorkflowResult:
     """Run a sync body under the run's lease, then record how it ended."""
+    if not observed():
+        return _execute(run, body)
+    with workflow_run(run.name, run.id, read_attempts(run.store, run.name, run.id)) as trace:
+        ended = _execute(run, body)
+        return trace.ended(ended, ended.latest_step)  # type: ignore[no-any-return]
+
+
+def _execute(run: Run, body: Body) -> WorkflowResult:
     begin(run)
     try:
         args = (initial_input(run, body.payload),) if body.takes_input else ()
@@ -66,6 +75,15 @@ def execute(run: Run, body: Body) -> WorkflowResult:
 
 async def execute_async(run: Run, body: Body) -> WorkflowResult:
     """``execute`` for asyncio: the body is awaited, the store is used off the loop."""
+    if not observed():
+        return await _execute_async(run, body)
+    attempts = await offload(run, read_attempts, run.store, run.name, run.id)
+    with workflow_run(run.name, run.id, attempts) as trace:
+        ended = await _execute_async(run, body)
+        return trace.ended(ended, ended.latest_step)  # type: ignore[no-any-return]
+
+
+async def _execute_async(run: Run, body: Body) -> WorkflowResult:
     await offload(run, begin, run)
     try:
         args = (await offload(run, initial_input, run, body.payload),) if body.takes_input else ()

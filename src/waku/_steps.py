@@ -18,6 +18,7 @@ from ._context import Run, StepScope, current_step, local_transforms, require_ru
 from ._engine import Decision, Deliver, Execute, Replay, Suspend, after_tokens, decide_step
 from ._flow import is_failure, passes_through
 from ._records import error_record, find_function, function_name, result_record, start_record
+from ._tracing import observed, step_run
 
 T = TypeVar("T")
 
@@ -157,9 +158,18 @@ def step(f: Callable[[Any], Any], value: Any, function: str | None = None) -> An
         return opened.value
     scope, decision = opened
     if isinstance(decision, Execute):
+        if observed():
+            return _traced(scope, f, value)
         start(scope, value)
         return record(scope, call_in_scope(scope, f, value))
     return settle(scope, decision)
+
+
+def _traced(scope: StepScope, f: Callable[[Any], Any], value: Any) -> Any:
+    """``step``'s execution inside a span and a log record (see ``_tracing``)."""
+    with step_run(scope.run.name, scope.run.id, scope.step, scope.function) as trace:
+        start(scope, value)
+        return trace.ended(record(scope, call_in_scope(scope, f, value)))
 
 
 # -- asyncio ----------------------------------------------------------------------
@@ -194,6 +204,14 @@ async def _carry_out(
         return await asyncio.to_thread(deliver, run, scope.step, decision)  # user code
     if not isinstance(decision, Execute):
         return settle(scope, decision)
+    if not observed():
+        return await _execute(scope, f, value)
+    with step_run(run.name, run.id, scope.step, scope.function) as trace:
+        return trace.ended(await _execute(scope, f, value))
+
+
+async def _execute(scope: StepScope, f: Callable[[Any], Awaitable[Any]], value: Any) -> Any:
+    run = scope.run
     await offload(run, start, scope, value)
     token = current_step.set(scope)
     try:
