@@ -245,12 +245,16 @@ def module_name(module: str) -> str:
     spec = getattr(main, "__spec__", None)
     if spec is not None and spec.name and spec.name != "__main__":
         return str(spec.name)  # run with ``python -m package.module``
-    path: str | None = getattr(main, "__file__", None)
+    return _script_module(getattr(main, "__file__", None))
+
+
+@functools.lru_cache(maxsize=64)
+def _script_module(path: str | None) -> str:
     if path:
         stem = path.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
         if stem.isidentifier():
             return stem
-    return module
+    return "__main__"  # code given to python -c, or a REPL
 
 
 def find_function(reference: str) -> Any:
