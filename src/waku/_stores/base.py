@@ -266,6 +266,7 @@ STEP_STATUS = {
     ord("E"): "failed",
     ord("W"): "waiting",
     ord("C"): "delivered",
+    ord("T"): "sleeping",
     ord("X"): "cancelled",
 }
 
