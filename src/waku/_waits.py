@@ -12,12 +12,13 @@ later steps pass on.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from . import _clock
-from ._context import StepScope
+from ._context import StepScope, current_step
 from ._engine import Decision, Suspend
 from ._flow import MISSING, passes_through
 from ._policy import WAIT_IN_PLACE, seconds
@@ -103,10 +104,29 @@ def _open(value: Any) -> Opened:
     """Take the sleep's step number now (at the call, so ``gather`` numbers in call order)."""
     if passes_through(value):
         return None  # like a step: a failure or pending value takes no step number
+    scope = current_step.get()
+    if scope is not None:
+        raise TypeError(
+            f"{scope.run.where(scope.step)}: a durable sleep is a step of its own and cannot run "
+            f"inside step function {scope.function}; sleep in the workflow between steps "
+            "(or use time.sleep inside the step)"
+        )
     return open_step(_taken, None, SLEEP_FUNCTION)
 
 
+def _refuse_on_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise TypeError(
+        "waku.sleep() would block the event loop; in an async workflow use "
+        "`await waku.sleep_async(...)` (or `await waku.sleep_until_async(...)`)"
+    )
+
+
 def _sleep(until_of: Until, value: Any, limit: float) -> Any:
+    _refuse_on_loop()
     opened = _open(value)
     if opened is None or isinstance(opened, Passed):
         return _value_after(value)

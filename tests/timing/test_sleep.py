@@ -187,3 +187,21 @@ def test_a_cancelled_sleeping_workflow_is_not_woken(
     waku.cancel(flows.remind.name, "r-8")
     clock.advance(minutes=5)
     assert flows.calls == ["asked hu"]
+
+
+def test_a_sleep_inside_a_step_function_is_refused(store: waku.StepStore) -> None:
+    def naps(n: int) -> int:
+        waku.sleep(1)
+        return n
+
+    result = waku.run_workflow("nested", lambda: waku.step(naps, 1))
+    assert isinstance(result.result, TypeError)
+    assert "inside step function" in str(result.result)
+
+
+def test_the_blocking_sleep_is_refused_on_an_event_loop(store: waku.StepStore) -> None:
+    async def body() -> Any:
+        return waku.sleep(0.01, "x")
+
+    with pytest.raises(TypeError, match="sleep_async"):
+        asyncio.run(waku.run_workflow_async("blocking", body))
