@@ -42,7 +42,7 @@ def test_a_restart_keeps_the_original_deadline(durable_url: str) -> None:
     began = time.time()
     # No process is alive when the deadline passes: only the stored deadline counts.
     token = child("start", db, ttl=4)[0]["token"]
-    minted = time.time()  # the token was made before this: its deadline is at most 4 s on
+    minted = time.time()  # the deadline is at most 4 s after this
     rerun = child("rerun", db, ttl=4)
     if time.time() < began + 4:  # a loaded machine may take longer than the deadline
         assert rerun == [{"result": "pending"}]
