@@ -20,7 +20,7 @@ def child(*args: str) -> Any:
 
 def test_spans_of_a_workflow_that_fails_then_resumes_and_succeeds() -> None:
     seen = child("-m", "tests.tracing_child")
-    spans = seen["spans"]
+    spans = [s for s in seen["spans"] if s["attributes"]["waku.workflow_name"] == "orders"]
     # run 1: load and charge executed, charge failed; run 2: charge again, load replayed
     assert [(s["name"], s["status"]) for s in spans] == [
         ("waku.step tests.tracing_child:load", "UNSET"),
@@ -52,7 +52,11 @@ def test_spans_of_a_workflow_that_fails_then_resumes_and_succeeds() -> None:
         "waku.replayed_steps": 1,
         "waku.outcome": "succeeded",
     }
-    logs = [(r["waku_step"], r["waku_attempt"], r["waku_outcome"]) for r in seen["logs"]]
+    logs = [
+        (r["waku_step"], r["waku_attempt"], r["waku_outcome"])
+        for r in seen["logs"]
+        if r["waku_workflow_name"] == "orders"
+    ]
     assert logs == [
         (1, 1, "succeeded"),
         (2, 1, "failed"),
@@ -60,7 +64,21 @@ def test_spans_of_a_workflow_that_fails_then_resumes_and_succeeds() -> None:
         (2, 2, "succeeded"),
         (None, None, "succeeded"),
     ]
-    assert {r["waku_workflow_id"] for r in seen["logs"]} == {"o-1"}
+    assert {r["waku_workflow_id"] for r in seen["logs"][:5]} == {"o-1"}
+
+
+def test_each_attempt_of_a_step_with_retries_is_a_span() -> None:
+    spans = child("-m", "tests.tracing_child")["spans"]
+    retried = [s for s in spans if s["attributes"]["waku.workflow_name"] == "retried"]
+    assert [
+        (s["name"], s["attributes"].get("waku.attempt"), s["attributes"]["waku.outcome"])
+        for s in retried
+    ] == [
+        ("waku.step tests.tracing_child:flaky", 1, "failed"),
+        ("waku.step tests.tracing_child:flaky", 2, "failed"),
+        ("waku.step tests.tracing_child:flaky", 3, "succeeded"),
+        ("waku.workflow retried", None, "succeeded"),
+    ]
 
 
 def test_without_opentelemetry_nothing_is_imported() -> None:

@@ -46,6 +46,16 @@ def charge(total: int) -> int:
     return total + 1
 
 
+tries: list[int] = []
+
+
+def flaky(x: int) -> int:
+    tries.append(x)
+    if len(tries) < 3:
+        raise TimeoutError("try again")
+    return x
+
+
 def flow() -> Any:
     return waku.pipe(3, waku.step(load), waku.step(charge))
 
@@ -56,6 +66,7 @@ def main() -> None:
     waku.run_workflow("orders", flow, workflow_id="o-1")
     broken = False
     waku.run_workflow("orders", flow, workflow_id="o-1")
+    waku.run_workflow("retried", lambda: waku.step(flaky, 5, retries=2, backoff=0.01))
     spans = [
         {
             "name": span.name,

@@ -47,10 +47,11 @@ def execute(run: Run, body: Body) -> WorkflowResult:
         return _execute(run, body)
     with workflow_run(run.name, run.id, read_attempts(run.store, run.name, run.id)) as trace:
         ended = _execute(run, body)
-        return trace.ended(ended, ended.latest_step)  # type: ignore[no-any-return]
+        return trace.ended(ended, latest_step=ended.latest_step)  # type: ignore[no-any-return]
 
 
 def _execute(run: Run, body: Body) -> WorkflowResult:
+    run.again = lambda successor: execute(successor, body)
     begin(run)
     try:
         args = (initial_input(run, body.payload),) if body.takes_input else ()
@@ -80,10 +81,11 @@ async def execute_async(run: Run, body: Body) -> WorkflowResult:
     attempts = await offload(run, read_attempts, run.store, run.name, run.id)
     with workflow_run(run.name, run.id, attempts) as trace:
         ended = await _execute_async(run, body)
-        return trace.ended(ended, ended.latest_step)  # type: ignore[no-any-return]
+        return trace.ended(ended, latest_step=ended.latest_step)  # type: ignore[no-any-return]
 
 
 async def _execute_async(run: Run, body: Body) -> WorkflowResult:
+    run.again = _on_new_loop(body)
     await offload(run, begin, run)
     try:
         args = (await offload(run, initial_input, run, body.payload),) if body.takes_input else ()
@@ -101,9 +103,7 @@ async def _execute_async(run: Run, body: Body) -> WorkflowResult:
         await asyncio.shield(offload(run, abandon, run, error))
         raise
     if run.background:
-        return _carried_on(
-            run, result, lambda successor: asyncio.run(execute_async(successor, body))
-        )
+        return _carried_on(run, result, _on_new_loop(body))
     ended = await offload(run, conclude, run, result)
     if is_pending(result) and await offload(run, delivered_meanwhile, run):
         try:

@@ -54,8 +54,14 @@ class Trace:
         self.executed = 0
         self.attempts: dict[int, int] = {}
 
-    def ended(self, value: Any, latest_step: int | None = None) -> Any:
-        """Note how the run or step ended (its value); returns ``value``."""
+    def ended(self, value: Any, again: Any = None, latest_step: int | None = None) -> Any:
+        """Note how the run or step ended (its value); returns ``value``.
+
+        ``again``: the value by which a step's attempt says it failed and runs again.
+        """
+        if again is not None and value is again:
+            self.outcome = "failed"
+            return value
         self.outcome = outcome(getattr(value, "result", value))
         if latest_step is not None:
             self.fields["waku_steps"] = latest_step

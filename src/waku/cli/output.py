@@ -131,7 +131,8 @@ def shown(value: Any, limit: int | None = None) -> str:
 def progress(what: str) -> Iterator[list[int]]:
     """A line on stderr, redrawn every 0.2 s while the body runs, when stderr is a terminal.
 
-    The body appends counts to the yielded list; the line shows the sum.
+    The body appends counts to the yielded list; the line shows their sum
+    once there is one, and the time so far.
     """
     counts: list[int] = []
     if not sys.stderr.isatty():
@@ -142,7 +143,9 @@ def progress(what: str) -> Iterator[list[int]]:
 
     def draw() -> None:
         while not done.wait(0.2):
-            sys.stderr.write(f"\r{what}… {sum(counts)} so far, {time.monotonic() - began:.0f} s")
+            done_so_far = f"{sum(counts)} so far, " if counts else ""
+            elapsed = time.monotonic() - began
+            sys.stderr.write(f"\r{what}… {done_so_far}{elapsed:.0f} s")
             sys.stderr.flush()
 
     ticker = threading.Thread(target=draw, daemon=True)
