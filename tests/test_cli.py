@@ -7,6 +7,7 @@ waku`` on it: what it prints, its JSON, its exit code, its error line.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pty
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,6 +259,34 @@ def test_ui_help(cli: Cli) -> None:
     assert shown.code == 0
     assert "--host" in shown.out
     assert "127.0.0.1" in shown.out
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("waku.dashboard") is None, reason="the dashboard is not in this tree"
+)
+def test_ui_serves_the_dashboard_and_warns_off_loopback(cli: Cli) -> None:
+    command = [sys.executable, "-m", "waku", "ui", "--store", cli.url, "--port", "0"]
+    server = subprocess.Popen(
+        [*command, "--host", "0.0.0.0"],
+        cwd=ROOT,
+        env=cli.env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        warning = server.stderr.readline()
+        assert warning.startswith("waku: warning: serving the dashboard on 0.0.0.0")
+        announced = server.stderr.readline()
+        url = announced.split(" on ", 1)[1].split()[0].replace("0.0.0.0", "127.0.0.1")
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200
+            assert "o-1" in page.read().decode()
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err
 
 
 def test_store_and_app_errors(cli: Cli, tmp_path: Path) -> None:
