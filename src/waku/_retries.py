@@ -44,7 +44,7 @@ from ._steps import (
     wait_in_place,
     wait_in_place_async,
 )
-from ._tracing import observed, step_run
+from ._tracing import active, step_run
 
 
 class _Again:
@@ -77,7 +77,7 @@ def step_with_policy(
             continue
         if not isinstance(decision, (Execute, Retry)):
             return settle(scope, decision)
-        if observed():
+        if active():
             with step_run(scope.run.name, scope.run.id, scope.step, scope.function) as trace:
                 outcome = trace.ended(
                     _attempt(scope, f, value, timeout, decision=decision, policy=policy), AGAIN
@@ -137,7 +137,7 @@ async def _attempts_async(
             return await asyncio.to_thread(deliver, run, scope.step, decision)  # user code
         if not isinstance(decision, (Execute, Retry)):
             return settle(scope, decision)
-        if observed():
+        if active():
             with step_run(run.name, run.id, scope.step, scope.function) as trace:
                 attempt = _attempt_async(scope, f, value, timeout, decision=decision, policy=policy)
                 outcome = trace.ended(await attempt, AGAIN)

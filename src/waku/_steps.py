@@ -28,7 +28,7 @@ from ._engine import (
 )
 from ._flow import is_failure, passes_through
 from ._records import error_record, find_function, function_name, result_record, start_record
-from ._tracing import observed, step_run
+from ._tracing import active, step_run
 
 T = TypeVar("T")
 
@@ -189,7 +189,7 @@ def step(f: Callable[[Any], Any], value: Any, function: str | None = None) -> An
         return opened.value
     scope, decision = opened
     if isinstance(decision, (Execute, Retry)):
-        if observed():
+        if active():
             return _traced(scope, f, value)
         start(scope, value)
         return record(scope, call_in_scope(scope, f, value))
@@ -235,7 +235,7 @@ async def _carry_out(
         return await asyncio.to_thread(deliver, run, scope.step, decision)  # user code
     if not isinstance(decision, (Execute, Retry)):
         return settle(scope, decision)
-    if not observed():
+    if not active():
         return await _execute(scope, f, value)
     with step_run(run.name, run.id, scope.step, scope.function) as trace:
         return trace.ended(await _execute(scope, f, value))

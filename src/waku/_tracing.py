@@ -10,7 +10,8 @@ and per run, with the same fields as ``extra`` (``waku_workflow_name``,
 ``waku_outcome``). Without the package, or with it but no SDK set up (no
 tracer provider), and with that logger above DEBUG, ``observed()`` is False
 and the drivers take their plain path: nothing else runs, nothing is
-imported.
+imported. A run decides once, as it starts (``observed()``); its steps only
+ask whether it did (``active()``, one ContextVar read).
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ class Trace:
 
 
 _current: ContextVar[Trace | None] = ContextVar("waku_trace", default=None)
+
+
+def active() -> bool:
+    """Whether the current run is observed: what each step checks, cheaper than ``observed()``."""
+    return _current.get() is not None
 
 
 def outcome(value: Any) -> str:
