@@ -10,6 +10,7 @@ import pytest
 import waku
 from waku import StepStore
 
+from .postgres_support import throwaway_store
 from .readme_store import DictStore
 
 StoreFactory = Callable[[Path], StepStore]
@@ -17,6 +18,9 @@ StoreFactory = Callable[[Path], StepStore]
 # name -> factory; a new store joins every shared test by adding one line.
 STORES: dict[str, StoreFactory] = {
     "memory": lambda _: waku.MemoryStore(),
+    # A schema of its own, dropped on close. lease_wait: a test that re-runs a workflow the
+    # moment its background run finishes waits for that run's lease release.
+    "postgres": lambda _: throwaway_store(lease_wait=1.0),
     "six-methods": lambda _: DictStore(),
     "sqlite": lambda tmp: waku.SQLiteStore(tmp / "waku.db"),
 }

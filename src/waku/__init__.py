@@ -1,6 +1,9 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._aio import run_workflow_async
 from ._callbacks import (
     CallbackTimeoutError,
@@ -39,6 +42,9 @@ from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 
+if _TYPE_CHECKING:
+    from ._stores.postgres import PostgresStore
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -51,6 +57,7 @@ __all__ = [
     "NonDeterminismError",
     "NotInWorkflowError",
     "PickleCodec",
+    "PostgresStore",
     "RecordKind",
     "SQLiteStore",
     "SerializationError",
@@ -86,3 +93,16 @@ __all__ = [
     "step_until",
     "then",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    # PostgresStore loads on first use, so that `import waku` never imports psycopg.
+    if name == "PostgresStore":
+        from ._stores.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module 'waku' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "PostgresStore"})

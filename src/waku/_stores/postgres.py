@@ -1,0 +1,591 @@
+"""PostgresStore: one PostgreSQL database shared by many processes on many machines.
+
+How a step is written: ``store_start`` is *deferred* (kept in memory, see
+``postgres_deferred``) and written by the step's ``store_result`` in the same
+SQL statement, so a completed step costs one round trip and one commit, and
+a crash during a step loses at most the diagnostic record of its start.
+Workflow statuses are deferred the same way and ride in the workflow's next
+write. Lease statements commit without waiting for the WAL to reach the
+disk, since a lease means nothing after the server crashes.
+
+Connections come from a ``psycopg_pool`` pool in autocommit mode. Before a
+connection is used, its socket is checked without a round trip: a server
+that ended the session (``pg_terminate_backend``, a restart) has said so on
+the socket, and such a connection is replaced by a fresh one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import secrets
+import select
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
+
+from .._codec import Codec, JsonCodec
+from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
+from .base import STATUSES, owner_is_dead, token_hash
+
+try:
+    import psycopg
+    from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+    from .postgres_deferred import Deferred, Statement
+    from .postgres_schema import check_schema_name, connect_error, describe, prepare, server
+    from .postgres_sql import Statements
+except ModuleNotFoundError as missing:  # the postgres extra is not installed
+    if not (missing.name or "").startswith("psycopg"):
+        raise
+    _MISSING: ModuleNotFoundError | None = missing
+else:
+    _MISSING = None
+
+log = logging.getLogger("waku")
+
+_Self = TypeVar("_Self", bound="PostgresStore")
+
+MAX_PAYLOAD = 16 * 1024 * 1024
+"""Default largest payload (bytes) one record may hold; larger ones are refused."""
+
+MAX_KEY_BYTES = 1024
+"""Largest workflow name or id in UTF-8 bytes: both must fit in one B-tree index entry."""
+
+Connection = Any  # psycopg.Connection[tuple[Any, ...]], spelled loosely for the missing extra
+
+# A step row's status, from the first byte of the record stored in it.
+_STEP_STATUS = {
+    ord("I"): "input",
+    ord("R"): "succeeded",
+    ord("E"): "failed",
+    ord("W"): "waiting",
+    ord("C"): "delivered",
+}
+
+_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "schema": str,
+    "lease_ttl": float,
+    "lease_wait": float,
+    "min_size": int,
+    "max_size": int,
+    "pool_timeout": float,
+    "max_payload": int,
+}
+
+
+class PostgresStore:
+    """A durable store in a PostgreSQL database, shared by processes on many machines.
+
+    ``dsn``: a libpq connection string or ``postgresql://`` URL. ``schema``:
+    the PostgreSQL schema holding Waku's tables, created on first use.
+    ``lease_ttl``: seconds a crashed process on another host keeps a workflow
+    locked (on this host a dead owner is taken over at once). ``lease_wait``:
+    seconds to wait for another process's lease before ``WorkflowLockedError``. ``min_size``,
+    ``max_size``: the connection pool's bounds; ``pool_timeout``: seconds to
+    wait for a free connection. ``max_payload``: the largest record in bytes.
+    Needs ``pip install 'waku[postgres]'``.
+    """
+
+    durable = True
+    blocking = True
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "waku",
+        codec: Codec | None = None,
+        lease_ttl: float = 30.0,
+        lease_wait: float = 0.0,
+        min_size: int = 1,
+        max_size: int = 10,
+        pool_timeout: float = 30.0,
+        max_payload: int = MAX_PAYLOAD,
+    ) -> None:
+        if _MISSING is not None:
+            raise ImportError(
+                "PostgresStore needs psycopg 3 and psycopg-pool: pip install 'waku[postgres]'"
+            ) from _MISSING
+        check_schema_name(schema)
+        if not 1 <= min_size <= max_size:
+            raise ValueError(f"need 1 <= min_size <= max_size, not {min_size} and {max_size}")
+        self.schema = schema
+        self.server = server(dsn)
+        self.codec: Codec = codec or JsonCodec()
+        self.lease_ttl = float(lease_ttl)
+        self.lease_wait = float(lease_wait)
+        self.max_payload = int(max_payload)
+        self._pool_timeout = float(pool_timeout)
+        self._closed = True
+        kwargs = _connect_options(dsn)
+        try:
+            conn = psycopg.connect(dsn, **kwargs)
+        except psycopg.Error as error:
+            raise connect_error(error, dsn) from None
+        try:
+            prepare(conn, schema)
+            self._sql = Statements.render(schema, conn)
+        except psycopg.Error as error:
+            raise StoreError(
+                f"Cannot set up the Waku schema {schema!r} in PostgreSQL at {self.server}: "
+                f"{describe(error)}; {_schema_hint(error)}"
+            ) from None
+        finally:
+            conn.close()
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs=kwargs,
+            timeout=self._pool_timeout,
+            name=f"waku-{schema}",
+            open=False,
+        )
+        self._pool.open()
+        self._closed = False
+        self._deferred = Deferred(self._write_deferred, self._sql.start, self._sql.status)
+        # Deferred writes would be lost if the interpreter exits without close().
+        self._at_exit = _close_at_exit(weakref.ref(self))
+        atexit.register(self._at_exit)
+
+    @classmethod
+    def from_url(cls, rest: str) -> PostgresStore:
+        """Open ``postgresql://user@host:port/db?schema=waku&max_size=20``.
+
+        ``rest`` is what follows the scheme. Waku's options (``schema``,
+        ``lease_ttl``, ``lease_wait``, ``min_size``, ``max_size``, ``pool_timeout``,
+        ``max_payload``) are taken out of the query; the rest goes to libpq.
+        """
+        base, _, query = f"postgresql://{rest}".partition("?")
+        options: dict[str, Any] = {}
+        passed: list[tuple[str, str]] = []
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            if key not in _URL_OPTIONS:
+                passed.append((key, value))
+                continue
+            try:
+                options[key] = _URL_OPTIONS[key](value)
+            except ValueError:
+                raise StoreError(
+                    f"Bad value {value!r} for {key!r} in a PostgreSQL store URL"
+                ) from None
+        return cls(base + ("?" + urlencode(passed) if passed else ""), **options)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.server!r}, schema={self.schema!r})"
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write anything deferred, then close the pool. Calling it twice is fine."""
+        if self._closed:
+            return
+        atexit.unregister(self._at_exit)
+        self._deferred.close()
+        try:
+            self._deferred.flush()
+        except StoreError:
+            log.warning("%r could not write its deferred records before closing", self)
+        finally:
+            self._closed = True
+            self._pool.close()
+
+    def flush(self) -> None:
+        """Write deferred step starts and statuses now rather than with the next write."""
+        self._deferred.flush()
+
+    # -- the six StepStore methods ------------------------------------------------
+
+    def store_start(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
+        """Record the step's input and count an attempt; never touches its stored result.
+
+        Deferred: written with this step's result (in the same statement), or
+        by the background writer within a quarter of a second, so it costs no
+        round trip of its own; a crash before then loses only this diagnostic.
+        """
+        self._check(workflow_name, workflow_id, payload, step)
+        args = (workflow_name, workflow_id, step, _function(payload), payload, time.time())
+        self._deferred.add_start((workflow_name, workflow_id, step), args)
+
+    def store_result(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
+        """Store ``payload`` as the step's result, replacing any earlier one; durable on return.
+
+        One statement writes the result and the step's deferred start; the
+        workflow's deferred status rides in the same transaction. A payload
+        over ``max_payload`` raises StoreError and stores nothing.
+        """
+        self._check(workflow_name, workflow_id, payload, step)
+        key = (workflow_name, workflow_id)
+        start, status = self._deferred.take(key, step)
+        args = (*key, step, _function(payload), _status(payload), payload, time.time())
+        statement: Statement
+        if start is None:
+            statement = (self._sql.result, args)
+        else:
+            statement = (self._sql.start_and_result, (*args, start[4], start[5]))
+        where = f"step {step} of workflow {workflow_name!r} id {workflow_id!r}"
+        self._write_with(key, status, [statement], where)
+
+    def store_result_token(self, workflow_name: str, workflow_id: str, step: int) -> str:
+        """Mint a 256-bit token for the step, commit its hash, and return the token.
+
+        Committed before it returns, so a token handed out survives a crash.
+        Every call mints a new token; earlier ones stay valid until spent.
+        """
+        self._check(workflow_name, workflow_id)
+        token = secrets.token_urlsafe(32)
+        args = (token_hash(token), workflow_name, workflow_id, step, time.time())
+        where = f"a callback token of workflow {workflow_name!r} id {workflow_id!r} step {step}"
+        self._run([(self._sql.mint_token, args)], where, write=True)
+        return token
+
+    def store_token_result(self, token: str, payload: bytes) -> tuple[str, str, int]:
+        """Spend ``token`` and store ``payload`` as its step's result, in one statement.
+
+        Returns ``(workflow_name, workflow_id, step)``. Exactly one of racing
+        spenders (threads or machines) wins; the others get
+        ``TokenAlreadyUsedError``. An unknown token raises ``InvalidTokenError``.
+        A failing call changes nothing.
+        """
+        if len(payload) > self.max_payload:
+            raise self._too_large(len(payload), "a callback payload")
+        try:
+            digest = token_hash(token)
+        except UnicodeEncodeError:
+            raise InvalidTokenError("Malformed callback token: it is not valid text") from None
+        args = {
+            "hash": digest,
+            "now": time.time(),
+            "function": _function(payload),
+            "status": _status(payload),
+            "payload": payload,
+        }
+        rows = self._run([(self._sql.spend_token, args)], "a callback's result", write=True)
+        if rows:
+            name, wid, step = rows[0]
+            return (name, wid, int(step))
+        issued = self._run([(self._sql.token, (digest,))], "a callback token", write=False)
+        if not issued:
+            raise InvalidTokenError(
+                f"Unknown callback token: it was never issued by the PostgreSQL store "
+                f"(schema {self.schema!r} at {self.server}). Check that the caller uses the "
+                "token it was given."
+            )
+        name, wid, step = issued[0]
+        raise TokenAlreadyUsedError(
+            f"This callback token of workflow {name!r} id {wid!r} step {step} was already "
+            "used; this delivery changed nothing and can be acknowledged."
+        )
+
+    def get_steps(self, workflow_name: str, workflow_id: str) -> Mapping[int, bytes]:
+        """Every stored result of the workflow by step, read in one query.
+
+        Includes step 0 (input) and callback markers (negative steps); not
+        starts. An unknown workflow gives an empty dict.
+        """
+        self._check(workflow_name, workflow_id)
+        where = f"the steps of workflow {workflow_name!r} id {workflow_id!r}"
+        rows = self._run([(self._sql.steps, (workflow_name, workflow_id))], where, write=False)
+        return dict(rows)
+
+    def get_result(self, workflow_name: str, workflow_id: str, step: int) -> bytes | None:
+        """The step's stored result, or None when the step has none (or is unknown)."""
+        self._check(workflow_name, workflow_id)
+        where = f"step {step} of workflow {workflow_name!r} id {workflow_id!r}"
+        args = (workflow_name, workflow_id, step)
+        rows = self._run([(self._sql.result_of, args)], where, write=False)
+        return rows[0][0] if rows else None
+
+    # -- WorkflowStatusStore ------------------------------------------------------
+
+    def set_workflow_status(
+        self,
+        workflow_name: str,
+        workflow_id: str,
+        status: str,
+        result: bytes | None = None,
+        wake_at: float | None = None,
+    ) -> None:
+        """Create or update the workflow's record (status, updated time, result, wake time).
+
+        Deferred like a step start: it rides in the workflow's next write (its
+        next step, or the lease release that ends every run), because a status
+        can always be rebuilt by running the workflow again.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
+        self._check(workflow_name, workflow_id, result)
+        now = time.time()
+        args = (workflow_name, workflow_id, status, now, now, result, wake_at)
+        self._deferred.add_status((workflow_name, workflow_id), args)
+
+    def get_workflow_status(self, workflow_name: str, workflow_id: str) -> str | None:
+        """The workflow's status, or None for a workflow this store never saw."""
+        self._check(workflow_name, workflow_id)
+        self._deferred.flush((workflow_name, workflow_id))  # read what this process last set
+        where = f"the status of workflow {workflow_name!r} id {workflow_id!r}"
+        args = (workflow_name, workflow_id)
+        rows = self._run([(self._sql.status_of, args)], where, write=False)
+        return str(rows[0][0]) if rows else None
+
+    # -- LeaseStore ---------------------------------------------------------------
+
+    def acquire_lease(self, workflow_name: str, workflow_id: str, owner: str, ttl: float) -> bool:
+        """Take or renew the lease for ``owner`` for ``ttl`` seconds; atomic across machines.
+
+        Expiry is on the database's clock. Returns False while another owner
+        holds an unexpired lease, unless that owner is a process of this host
+        that no longer exists. Waits up to ``lease_wait`` seconds for the
+        lease first. Creates the workflow's record (status ``running``) if it
+        has none.
+        """
+        self._check(workflow_name, workflow_id)
+        deadline = time.monotonic() + self.lease_wait
+        pause = 0.005
+        while not self._take_lease(workflow_name, workflow_id, owner, ttl):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.1)
+        return True
+
+    def _take_lease(self, workflow_name: str, workflow_id: str, owner: str, ttl: float) -> bool:
+        args = {
+            "name": workflow_name,
+            "id": workflow_id,
+            "now": time.time(),
+            "owner": owner,
+            "ttl": float(ttl),
+            "dead": None,
+        }
+        where = f"the lease of workflow {workflow_name!r} id {workflow_id!r}"
+        ((taken, holder),) = self._run([(self._sql.take_lease, args)], where, write=True)
+        if taken:
+            return True
+        if holder is None or not owner_is_dead(holder):
+            return False
+        # Compare-and-set on the dead holder: of two processes taking over, one wins.
+        args["dead"] = holder
+        ((taken, _),) = self._run([(self._sql.take_lease, args)], where, write=True)
+        return bool(taken)
+
+    def release_lease(self, workflow_name: str, workflow_id: str, owner: str) -> None:
+        """Drop the lease if ``owner`` holds it, else do nothing; writes the deferred status too."""
+        self._check(workflow_name, workflow_id)
+        key = (workflow_name, workflow_id)
+        _, status = self._deferred.take(key)
+        where = f"the lease of workflow {workflow_name!r} id {workflow_id!r}"
+        self._write_with(key, status, [(self._sql.release_lease, (*key, owner))], where)
+
+    # -- connections --------------------------------------------------------------
+
+    def _write_with(
+        self,
+        key: tuple[str, str],
+        status: Statement | None,
+        statements: list[Statement],
+        where: str,
+    ) -> None:
+        """Run ``statements`` with the workflow's deferred status in one transaction."""
+        try:
+            self._run([status, *statements] if status else statements, where, write=True)
+        except BaseException:
+            self._deferred.put_back(key, status)
+            raise
+
+    def _write_deferred(self, statements: list[Statement]) -> None:
+        self._run(statements, "deferred step starts and statuses", write=True)
+
+    def _run(self, statements: list[Statement], where: str, *, write: bool) -> list[Any]:
+        """Run statements in one transaction and round trip; the last one's rows.
+
+        A read whose connection turns out to be lost is retried once on a
+        new connection; a write is not, since it may have been committed.
+        """
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                return _execute(conn, statements)
+            except psycopg.Error as error:
+                lost = isinstance(error, psycopg.OperationalError) and conn.broken
+                if lost:
+                    log.warning(
+                        "Lost the connection to PostgreSQL at %s while %s %s: %s",
+                        self.server,
+                        "writing" if write else "reading",
+                        where,
+                        describe(error),
+                    )
+                if lost and not write and attempt == 1:
+                    continue
+                raise self._failure(error, where, write=write, lost=lost) from None
+            finally:
+                self._pool.putconn(conn)
+        raise AssertionError("unreachable")
+
+    def _checkout(self) -> Connection:
+        """A pool connection whose session the server has not ended."""
+        if self._closed:
+            raise StoreError(f"{self!r} is closed")
+        for _ in range(self._pool.max_size + 1):
+            try:
+                conn = self._pool.getconn()
+            except PoolTimeout:
+                raise StoreError(
+                    f"No connection to PostgreSQL at {self.server} within "
+                    f"{self._pool_timeout:g} s: all {self._pool.max_size} connections of the "
+                    "pool are busy or the server cannot be reached; raise max_size or "
+                    "pool_timeout, or check the server"
+                ) from None
+            except PoolClosed:
+                raise StoreError(f"{self!r} is closed") from None
+            if not _ended(conn):
+                return conn
+            log.warning(
+                "A connection to PostgreSQL at %s was closed by the server; replacing it",
+                self.server,
+            )
+            conn.close()
+            self._pool.putconn(conn)  # a closed connection is dropped; the pool makes a new one
+        return self._pool.getconn()
+
+    def _failure(self, error: psycopg.Error, where: str, *, write: bool, lost: bool) -> StoreError:
+        if lost and write:
+            return StoreError(
+                f"The connection to PostgreSQL at {self.server} was lost while writing {where} "
+                f"({describe(error)}); it may or may not have been stored. Run the workflow "
+                "again: a step whose result was stored is replayed, any other runs again"
+            )
+        action = "write" if write else "read"
+        return StoreError(
+            f"PostgreSQL at {self.server} could not {action} {where}: {describe(error)}"
+        )
+
+    # -- checks -------------------------------------------------------------------
+
+    def _check(
+        self, name: str, wid: str, payload: bytes | None = None, step: int | None = None
+    ) -> None:
+        for what, text in (("name", name), ("id", wid)):
+            if "\x00" in text:
+                raise StoreError(
+                    f"Workflow {what} {text!r} contains a NUL character, which PostgreSQL text "
+                    f"cannot hold; nothing was stored. Use a workflow {what} without NUL"
+                )
+            try:
+                size = len(text.encode())
+            except UnicodeEncodeError:
+                raise StoreError(
+                    f"Workflow {what} {text!r} is not valid Unicode (it holds a lone surrogate); "
+                    "nothing was stored"
+                ) from None
+            if size > MAX_KEY_BYTES:
+                raise StoreError(
+                    f"Workflow {what} {text[:40]!r}... is {size} bytes long; the PostgreSQL "
+                    f"store keeps names and ids of up to {MAX_KEY_BYTES} bytes. Nothing was "
+                    "stored; use a shorter one (a hash of it, say)"
+                )
+        if payload is not None and len(payload) > self.max_payload:
+            where = f"workflow {name!r} id {wid!r}" + ("" if step is None else f" step {step}")
+            raise self._too_large(len(payload), where)
+
+    def _too_large(self, size: int, what: str) -> StoreError:
+        return StoreError(
+            f"{what}: a record of {size} bytes is over the PostgreSQL store's limit of "
+            f"{self.max_payload} bytes (max_payload); nothing was stored. "
+            "Keep large data in a file or object store and return a reference to it"
+        )
+
+
+def _execute(conn: Connection, statements: list[Statement]) -> list[Any]:
+    """One statement as is, several in a pipeline: one round trip, one implicit transaction."""
+    if len(statements) == 1:
+        cursor = conn.execute(*statements[0], binary=True)
+    else:
+        with conn.pipeline():
+            for query, args in statements:
+                cursor = conn.execute(query, args, binary=True)
+    return cursor.fetchall() if cursor.description else []
+
+
+def _ended(conn: Connection) -> bool:
+    """True when the server ended the session: checked without a round trip.
+
+    An idle connection's socket has nothing to read unless the server sent
+    something on its own, such as the error that ends a terminated session;
+    only then is the connection pinged.
+    """
+    if conn.closed:
+        return True
+    try:
+        fd = conn.fileno()
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            readable = bool(poller.poll(0))
+        else:  # pragma: no cover - Windows
+            readable = bool(select.select([fd], [], [], 0)[0])
+        if readable:
+            conn.execute("SELECT 1")
+    except (psycopg.Error, OSError, ValueError):
+        return True
+    return False
+
+
+def _connect_options(dsn: str) -> dict[str, Any]:
+    """Autocommit, plus a connect timeout and application name unless the DSN sets them."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error as error:
+        raise StoreError(f"Bad PostgreSQL DSN for {server(dsn)}: {describe(error)}") from None
+    options: dict[str, Any] = {"autocommit": True}
+    if "connect_timeout" not in params:
+        options["connect_timeout"] = 10
+    if "application_name" not in params:
+        options["application_name"] = "waku"
+    return options
+
+
+def _schema_hint(error: psycopg.Error) -> str:
+    if isinstance(error, psycopg.errors.DuplicateTable):
+        return "the schema holds tables Waku did not make; give Waku a schema of its own"
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        return "grant the user CREATE on the database, or create the schema for it first"
+    return "check the server's log"
+
+
+def _close_at_exit(ref: weakref.ref[PostgresStore]) -> Callable[[], None]:
+    def close() -> None:
+        store = ref()
+        if store is not None:
+            store.close()
+
+    return close
+
+
+def _function(payload: bytes) -> str | None:
+    """The step function named in a record's header line, or None (e.g. for callbacks)."""
+    end = payload.find(b"\n", 0, 2048)
+    parts = payload[: max(end, 0)].split(b" ", 2)
+    if len(parts) < 3 or parts[2] == b"-":
+        return None
+    # PostgreSQL text cannot hold NUL; the payload itself keeps every byte.
+    return parts[2].decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _status(payload: bytes) -> str:
+    return _STEP_STATUS.get(payload[0], "unknown") if payload else "unknown"

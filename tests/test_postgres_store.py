@@ -1,0 +1,606 @@
+"""PostgresStore alone, against a real server: URLs, schema, records, leases, failures.
+
+The shared store suite (``conftest.STORES``) runs it too. Without a server
+these tests skip with a message saying how to run them; under ``CI=true``
+they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import waku
+from waku import StoreError
+from waku._stores.base import HOST
+
+from .postgres_support import (
+    ThrowawayPostgresStore,
+    admin,
+    drop_schema,
+    new_schema,
+    require_server,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def dsn() -> str:
+    return require_server()
+
+
+@pytest.fixture
+def schema(dsn: str) -> Iterator[str]:
+    name = new_schema()
+    yield name
+    drop_schema(name)
+
+
+@pytest.fixture
+def store(dsn: str) -> Iterator[ThrowawayPostgresStore]:
+    with ThrowawayPostgresStore(dsn) as s:
+        yield s
+
+
+def rows(query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with admin() as conn:
+        cursor = conn.execute(query, args or None)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+def add_one(x: int) -> int:
+    return x + 1
+
+
+def fails(x: int) -> int:
+    raise ValueError(f"bad {x}")
+
+
+# -- opening ----------------------------------------------------------------------
+
+
+def test_import_waku_does_not_import_psycopg() -> None:
+    code = "import sys, waku; assert 'psycopg' not in sys.modules; print(waku.PostgresStore)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "PostgresStore" in done.stdout
+
+
+def test_a_missing_driver_says_which_extra_to_install() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None; import waku\n"
+        "try:\n    waku.PostgresStore('postgresql://localhost/x')\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'waku[postgres]'" in done.stdout
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_urls_carry_waku_options_and_pass_the_rest_to_libpq(
+    dsn: str, schema: str, scheme: str
+) -> None:
+    rest = dsn.split("://", 1)[1]
+    url = f"{scheme}://{rest}?schema={schema}&lease_ttl=5&max_size=3&application_name=url-test"
+    store = waku.set_store(url)
+    try:
+        assert isinstance(store, waku.PostgresStore)
+        assert (store.schema, store.lease_ttl, store._pool.max_size) == (schema, 5.0, 3)
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+        assert rows("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'url-test'")[0][
+            0
+        ]
+    finally:
+        store.close()  # type: ignore[attr-defined]
+        waku._config._default = None
+
+
+@pytest.mark.parametrize(
+    ("query", "message"), [("speed=9", "speed"), ("max_size=lots", "'lots' for 'max_size'")]
+)
+def test_bad_url_options_are_store_errors(dsn: str, query: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        waku._stores.open_store(f"{dsn}?{query}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_an_unreachable_server_is_one_clear_error_naming_host_and_port() -> None:
+    port = free_port()
+    with pytest.raises(StoreError) as caught:
+        waku.PostgresStore(f"postgresql://postgres:s3cret@127.0.0.1:{port}/test")
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}" in message and "Connection refused" in message
+    assert "server running" in message and "s3cret" not in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_missing_database_says_so(dsn: str) -> None:
+    with pytest.raises(StoreError, match=r'database "no_such_db_\w+" does not exist; create it'):
+        waku.PostgresStore(dsn.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:8]}")
+
+
+def test_schema_is_made_versioned_and_kept(dsn: str, schema: str) -> None:
+    from waku._stores.postgres_schema import SCHEMA_VERSION
+
+    with waku.PostgresStore(dsn, schema=schema) as store:
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+    tables = rows("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", schema)
+    assert tables == [("migrations",), ("steps",), ("tokens",), ("workflows",)]
+    assert rows(f'SELECT max(version) FROM "{schema}".migrations') == [(SCHEMA_VERSION,)]
+    with waku.PostgresStore(dsn, schema=schema) as store:
+        assert store.get_steps("wf", "1") == {1: b"R json m:f\n1"}
+
+
+def test_processes_starting_at_once_migrate_once(dsn: str, schema: str) -> None:
+    barrier = threading.Barrier(6)
+    opened: list[waku.PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            opened.append(waku.PostgresStore(dsn, schema=schema))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in opened:
+        store.close()
+    assert errors == [] and len(opened) == 6
+    assert rows(f'SELECT version, count(*) FROM "{schema}".migrations GROUP BY 1') == [(1, 1)]
+
+
+def test_a_schema_name_is_quoted_not_executed(dsn: str) -> None:
+    weird = f'we"ird; DROP SCHEMA public -- {uuid.uuid4().hex[:6]}'
+    try:
+        with waku.PostgresStore(dsn, schema=weird) as store:
+            store.store_result("wf", "1", 1, b"R json m:f\n1")
+            assert store.get_steps("wf", "1") == {1: b"R json m:f\n1"}
+        query = "SELECT count(*) FROM pg_namespace WHERE nspname IN (%s, 'public')"
+        assert rows(query, weird) == [(2,)]
+    finally:
+        drop_schema(weird)
+    with pytest.raises(ValueError, match="63 bytes"):
+        waku.PostgresStore(dsn, schema="x" * 64)
+
+
+def test_newer_schema_is_refused_and_left_unchanged(dsn: str, schema: str) -> None:
+    with waku.PostgresStore(dsn, schema=schema) as store:
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+    rows(f'INSERT INTO "{schema}".migrations (version) VALUES (99) RETURNING version')
+    with pytest.raises(StoreError, match=rf"{schema}.*schema version 99.*Upgrade waku"):
+        waku.PostgresStore(dsn, schema=schema)
+    assert rows(f'SELECT output FROM "{schema}".steps') == [(b"R json m:f\n1",)]
+
+
+def test_a_schema_holding_someone_elses_tables_is_refused(dsn: str, schema: str) -> None:
+    rows(f'CREATE SCHEMA "{schema}"; CREATE TABLE "{schema}".steps (x int); SELECT 1')
+    with pytest.raises(StoreError, match="Waku did not make; give Waku a schema of its own"):
+        waku.PostgresStore(dsn, schema=schema)
+    assert rows(f'SELECT count(*) FROM "{schema}".steps') == [(0,)]
+
+
+def test_closed_store_refuses_use(dsn: str, schema: str) -> None:
+    store = waku.PostgresStore(dsn, schema=schema)
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.get_steps("wf", "1")
+    with pytest.raises(StoreError, match="closed"):
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+
+
+# -- what the records hold --------------------------------------------------------
+
+
+def test_step_rows_record_function_status_attempts_and_times(
+    store: ThrowawayPostgresStore,
+) -> None:
+    waku.run_workflow("rec", lambda: waku.step(fails, 1), workflow_id="a", store=store)
+    waku.run_workflow("rec", lambda: waku.pipe(1, waku.step(add_one)), workflow_id="b", store=store)
+    assert store.get_workflow_status("rec", "a") == "failed"
+    assert store.get_workflow_status("rec", "b") == "succeeded"
+    assert store.get_workflow_status("rec", "c") is None
+    s = f'"{store.schema}"'
+    query = (
+        "SELECT function, status, attempts, input IS NOT NULL, started_at <= finished_at, "
+        f"substr(output, 1, 1) FROM {s}.steps WHERE workflow_id = %s"
+    )
+    assert rows(query, "a") == [(f"{__name__}:fails", "failed", 1, True, True, b"E")]
+    assert rows(query, "b") == [(f"{__name__}:add_one", "succeeded", 1, True, True, b"R")]
+    assert rows(
+        f"SELECT status, created_at <= updated_at, lease_owner, result IS NOT NULL "
+        f"FROM {s}.workflows WHERE workflow_id = 'b'"
+    ) == [("succeeded", True, None, True)]
+
+
+def test_retry_counts_attempts_and_start_never_touches_the_result(
+    store: ThrowawayPostgresStore,
+) -> None:
+    store.store_start("wf", "1", 1, b"S json m:f\n1")
+    store.store_result("wf", "1", 1, b"E json m:f\n{}")
+    store.store_start("wf", "1", 1, b"S json m:f\n2")
+    store.flush()
+    assert store.get_result("wf", "1", 1) == b"E json m:f\n{}"
+    store.store_result("wf", "1", 1, b"R json m:f\n9")
+    assert rows(f'SELECT attempts, status, input FROM "{store.schema}".steps') == [
+        (2, "succeeded", b"S json m:f\n2")
+    ]
+
+
+def test_a_lone_start_and_a_status_are_written_within_a_quarter_second(
+    store: ThrowawayPostgresStore,
+) -> None:
+    store.store_start("wf", "1", 4, b"S json m:f\n1")
+    store.set_workflow_status("wf", "1", "sleeping", wake_at=time.time() + 60)
+    deadline = time.monotonic() + 5
+    query = (
+        f'SELECT s.status, w.status, w.wake_at > now() FROM "{store.schema}".steps s '
+        f'JOIN "{store.schema}".workflows w USING (workflow_name, workflow_id)'
+    )
+    while not rows(query) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert rows(query) == [("running", "sleeping", True)]
+    assert store.get_steps("wf", "1") == {}
+
+
+def test_a_completed_step_is_one_statement(
+    store: ThrowawayPostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[list[tuple[str, Any]]] = []
+    execute = waku._stores.postgres._execute
+
+    def spy(conn: Any, statements: list[tuple[str, Any]]) -> Any:
+        sent.append(statements)
+        return execute(conn, statements)
+
+    monkeypatch.setattr(waku._stores.postgres, "_execute", spy)
+    store.store_start("wf", "1", 1, b"S json m:f\n1")
+    store.store_result("wf", "1", 1, b"R json m:f\n1")
+    assert len(sent) == 1 and len(sent[0]) == 1
+    assert sent[0][0][0] == store._sql.start_and_result
+    assert rows(f'SELECT status, attempts, input FROM "{store.schema}".steps') == [
+        ("succeeded", 1, b"S json m:f\n1")
+    ]
+
+
+# -- tokens -----------------------------------------------------------------------
+
+
+def test_tokens_are_stored_only_as_hashes_and_unknown_ones_change_nothing(
+    store: ThrowawayPostgresStore,
+) -> None:
+    token = store.store_result_token("wf", "1", 1)
+    stored = rows(f'SELECT hash, spent_at FROM "{store.schema}".tokens')
+    assert stored == [(waku._stores.base.token_hash(token), None)]
+    with pytest.raises(waku.InvalidTokenError, match="never issued"):
+        store.store_token_result("forged", b"C json -\n1")
+    with pytest.raises(waku.InvalidTokenError, match="not valid text"):
+        store.store_token_result("\ud800", b"C json -\n1")
+    assert rows(f'SELECT count(*) FROM "{store.schema}".steps') == [(0,)]
+
+
+# -- leases -----------------------------------------------------------------------
+
+
+def test_live_owner_blocks_and_expired_lease_is_taken(store: ThrowawayPostgresStore) -> None:
+    me = f"{HOST}:{os.getpid()}:aaa"
+    assert store.acquire_lease("wf", "1", me, 60)
+    assert not store.acquire_lease("wf", "1", "other-host:1:bbb", 60)
+    assert store.acquire_lease("wf", "1", me, 60)  # renewal
+    store.release_lease("wf", "1", "other-host:1:bbb")  # not the holder: no effect
+    assert not store.acquire_lease("wf", "1", "other-host:1:bbb", 60)
+    assert store.acquire_lease("wf", "2", "other-host:1:bbb", 0.0)  # expires at once
+    assert store.acquire_lease("wf", "2", me, 60)
+    # Expiry is on the database's clock.
+    ((left,),) = rows(
+        f'SELECT extract(epoch FROM lease_expires - now()) FROM "{store.schema}".workflows '
+        "WHERE workflow_id = '2'"
+    )
+    assert 55 < left <= 60
+
+
+def test_dead_owner_on_this_host_is_taken_over_at_once(store: ThrowawayPostgresStore) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = f"{HOST}:{child.stdout.strip()}:ccc"
+    assert store.acquire_lease("wf", "1", dead, 3600)
+    assert store.acquire_lease("wf", "1", f"{HOST}:{os.getpid()}:ddd", 60)
+
+
+def test_lease_wait_waits_for_the_holder(dsn: str, schema: str) -> None:
+    with (
+        waku.PostgresStore(dsn, schema=schema) as holder,
+        waku.PostgresStore(dsn, schema=schema, lease_wait=30) as waiter,
+    ):
+        assert holder.acquire_lease("wf", "1", "other-host:1:a", 60)
+        released = threading.Timer(0.05, holder.release_lease, ("wf", "1", "other-host:1:a"))
+        released.start()
+        began = time.monotonic()
+        assert waiter.acquire_lease("wf", "1", "other-host:2:b", 60)
+        assert time.monotonic() - began < 10
+        released.join()
+
+
+# -- hostile names and payloads ---------------------------------------------------
+
+HOSTILE = [
+    "'; DROP TABLE steps; --",
+    'x"); DROP SCHEMA public CASCADE; --',
+    "O'Brien \\ %s %(x)s {schema} $1",
+    "ünïcödé ✓ 🚀",
+    "é" * 512,  # 1024 bytes: the longest name allowed
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_names_ids_and_payloads_are_stored_verbatim(
+    store: ThrowawayPostgresStore, text: str
+) -> None:
+    payload = b"R json m:" + text.encode() + b"\n\x00'; DROP TABLE tokens; --\x00" + os.urandom(64)
+    store.store_start(text, text, 1, payload)
+    store.store_result(text, text, 1, payload)
+    store.set_workflow_status(text, text, "succeeded", result=payload)
+    token = store.store_result_token(text, text, 2)
+    assert store.store_token_result(token, payload) == (text, text, 2)
+    assert store.get_steps(text, text) == {1: payload, 2: payload}
+    assert store.get_workflow_status(text, text) == "succeeded"
+    assert store.acquire_lease(text, text, text, 10)
+    store.release_lease(text, text, text)
+    assert rows(
+        f'SELECT workflow_name, function, result FROM "{store.schema}".steps '
+        f'JOIN "{store.schema}".workflows USING (workflow_name, workflow_id) WHERE step = 1'
+    ) == [(text, f"m:{text}", payload)]
+    assert rows("SELECT count(*) FROM pg_tables WHERE schemaname = %s", store.schema) == [(4,)]
+
+
+def test_a_nul_in_a_step_functions_name_is_replaced_in_its_column_only(
+    store: ThrowawayPostgresStore,
+) -> None:
+    payload = b"R json m:f\x00g\nvalue"
+    store.store_result("wf", "1", 1, payload)
+    assert store.get_result("wf", "1", 1) == payload
+    assert rows(f'SELECT function FROM "{store.schema}".steps') == [("m:f\ufffdg",)]
+
+
+@pytest.mark.parametrize(
+    ("name", "wid", "message"),
+    [
+        ("wf\x00", "1", r"name 'wf\\x00' contains a NUL character"),
+        ("wf", "a\x00b", r"id 'a\\x00b' contains a NUL character"),
+        ("wf", "x" * 1025, "1025 bytes long.*up to 1024 bytes"),
+        ("wf", "\udcff", "not valid Unicode"),
+    ],
+)
+def test_names_postgres_cannot_hold_are_clear_errors_that_store_nothing(
+    store: ThrowawayPostgresStore, name: str, wid: str, message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.store_result(name, wid, 1, b"R json m:f\n1")
+    with pytest.raises(StoreError, match=message):
+        waku.run_workflow(name, lambda: waku.step(add_one, 1), workflow_id=wid, store=store)
+    assert rows(f'SELECT count(*) FROM "{store.schema}".steps') == [(0,)]
+
+
+def test_oversize_payload_stores_nothing(dsn: str) -> None:
+    with ThrowawayPostgresStore(dsn, max_payload=1000) as store:
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+        with pytest.raises(StoreError, match=r"step 2.*1100 bytes.*limit of 1000.*nothing"):
+            store.store_result("wf", "1", 2, b"R json m:f\n" + b"x" * 1089)
+        with pytest.raises(StoreError, match="limit of 1000"):
+            store.store_start("wf", "1", 3, b"S json m:f\n" + b"x" * 1000)
+        assert store.get_steps("wf", "1") == {1: b"R json m:f\n1"}
+
+
+# -- lost connections -------------------------------------------------------------
+
+
+def named_store(dsn: str) -> tuple[ThrowawayPostgresStore, str]:
+    """A store whose connections carry an application name of their own."""
+    name = f"waku-test-{uuid.uuid4().hex[:8]}"
+    return ThrowawayPostgresStore(f"{dsn}?application_name={name}", min_size=2), name
+
+
+def terminate(application: str, *, where: str = "true") -> int:
+    """Terminate the store's backends (those matching ``where``); wait until they are gone."""
+    pids = [
+        pid
+        for (pid,) in rows(
+            f"SELECT pid FROM pg_stat_activity WHERE application_name = %s AND {where}",
+            application,
+        )
+    ]
+    for pid in pids:
+        rows("SELECT pg_terminate_backend(%s)", pid)
+    deadline = time.monotonic() + 10
+    while rows("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", pids):
+        assert time.monotonic() < deadline, "the backends did not end"
+        time.sleep(0.01)
+    return len(pids)
+
+
+def test_backends_killed_between_calls_are_replaced_unnoticed(dsn: str) -> None:
+    store, application = named_store(dsn)
+    with store:
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+        for step in (2, 3):
+            assert terminate(application) >= 1
+            store.store_result("wf", "1", step, b"R json m:f\n1")  # a write on a fresh connection
+        assert terminate(application) >= 1
+        assert set(store.get_steps("wf", "1")) == {1, 2, 3}
+
+
+def test_a_backend_killed_during_a_read_is_retried_on_a_new_connection(dsn: str) -> None:
+    store, application = named_store(dsn)
+    with store, admin() as locker:
+        store.store_result("wf", "1", 1, b"R json m:f\n1")
+        locker.execute("BEGIN")
+        locker.execute(f'LOCK TABLE "{store.schema}".steps IN ACCESS EXCLUSIVE MODE')
+        read: list[Any] = []
+        reader = threading.Thread(target=lambda: read.append(store.get_steps("wf", "1")))
+        reader.start()
+        wait_for_lock_wait(application)
+        terminate(application, where="wait_event_type = 'Lock'")
+        locker.execute("ROLLBACK")
+        reader.join(30)
+        assert read == [{1: b"R json m:f\n1"}]
+
+
+def wait_for_lock_wait(application: str) -> None:
+    deadline = time.monotonic() + 10
+    query = (
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'"
+    )
+    while not rows(query, application):
+        assert time.monotonic() < deadline, "the store's statement never waited for the lock"
+        time.sleep(0.01)
+
+
+def test_a_backend_killed_during_a_steps_commit_is_a_store_error_then_resumes(
+    dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, application = named_store(dsn)
+    runs: list[str] = []
+
+    def first(x: int) -> int:
+        runs.append("first")
+        return x + 1
+
+    def second(x: int) -> int:
+        runs.append("second")
+        return x * 10
+
+    def body() -> Any:
+        return waku.pipe(1, waku.step(first), waku.step(second))
+
+    with store, admin() as locker:
+        locker.execute("BEGIN")  # holds step 2's row, so its write waits in the server
+        locker.execute(
+            f'INSERT INTO "{store.schema}".steps (workflow_name, workflow_id, step, status) '
+            "VALUES ('kill', 'k', 2, 'running')"
+        )
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                waku.run_workflow("kill", body, workflow_id="k", store=store)
+            except BaseException as error:
+                outcome.append(error)
+
+        runner = threading.Thread(target=run)
+        runner.start()
+        wait_for_lock_wait(application)
+        terminate(application, where="wait_event_type = 'Lock'")
+        runner.join(30)
+        locker.execute("ROLLBACK")
+        (error,) = outcome
+        assert isinstance(error, StoreError)
+        assert "lost while writing step 2 of workflow 'kill' id 'k'" in str(error)
+        assert "may or may not have been stored. Run the workflow again" in str(error)
+        assert "Lost the connection to PostgreSQL" in caplog.text
+        result = waku.run_workflow("kill", body, workflow_id="k", store=store)
+        assert (result.result, runs) == (20, ["first", "second", "second"])
+
+
+# -- across processes -------------------------------------------------------------
+
+
+def command(url: str, phase: str) -> list[str]:
+    return [sys.executable, "-m", "tests.postgres_child", url, phase]
+
+
+def run_child(url: str, phase: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(url, phase), cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_a_workflow_resumed_by_another_process_replays_its_stored_steps(
+    dsn: str, schema: str
+) -> None:
+    url = f"{dsn}?schema={schema}"
+    crashed = run_child(url, "crash")
+    assert crashed.returncode == 3, crashed.stderr
+    stored = rows(f'SELECT step FROM "{schema}".steps WHERE output IS NOT NULL ORDER BY 1')
+    assert stored == [(1,), (2,)]
+    resumed = run_child(url, "resume")  # steps 1 and 2 refuse to run again
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == '{"result": "charged 70 for order 7", "latest_step": 3}'
+
+
+def test_a_held_workflow_is_locked_to_others_until_its_process_dies(dsn: str, schema: str) -> None:
+    url = f"{dsn}?schema={schema}"
+    with subprocess.Popen(
+        command(url, "hold"), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+            locked = run_child(url, "resume")
+            assert locked.returncode != 0 and "WorkflowLockedError" in locked.stderr
+        finally:
+            holder.send_signal(signal.SIGKILL)
+            holder.communicate(timeout=30)
+    resumed = run_child(url, "resume")  # the dead holder's lease is taken over at once
+    assert resumed.returncode == 0, resumed.stderr
+    assert '"latest_step": 3' in resumed.stdout
+
+
+# -- load -------------------------------------------------------------------------
+
+
+def test_eight_threads_of_five_step_workflows_lose_nothing(dsn: str) -> None:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def body(seed: int) -> Any:
+        return waku.pipe(seed, *[waku.step(add_one)] * 5)
+
+    def worker(store: waku.PostgresStore, t: int) -> None:
+        barrier.wait()
+        try:
+            for i in range(40):
+                result = waku.run_workflow(
+                    "load", partial(body, i), workflow_id=f"{t}-{i}", store=store
+                )
+                assert result.result == i + 5
+        except BaseException as error:
+            errors.append(error)
+
+    with ThrowawayPostgresStore(dsn, max_size=8) as shared:
+        threads = [threading.Thread(target=worker, args=(shared, t)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        s = f'"{shared.schema}"'
+        assert rows(
+            f"SELECT count(*), count(*) FILTER (WHERE status = 'succeeded') FROM {s}.steps"
+        ) == [(1600, 1600)]
+        assert rows(f"SELECT count(*) FROM {s}.workflows WHERE status = 'succeeded'") == [(320,)]
