@@ -31,10 +31,12 @@ def _unavailable() -> str | None:
         import psycopg
     except ImportError:
         return "psycopg is not installed"
+    from waku._stores.postgres_schema import describe, server
+
     try:
         psycopg.connect(DSN, connect_timeout=5).close()
     except psycopg.Error as error:
-        return f"PostgreSQL at {DSN} is unreachable ({str(error).strip().splitlines()[0]})"
+        return f"PostgreSQL at {server(DSN)} is unreachable ({describe(error)})"
     return None
 
 
