@@ -227,7 +227,7 @@ def test_background_step_inside_an_async_workflow_continues(store: StepStore) ->
 
 def test_an_async_step_can_wait_for_a_callback(store: StepStore) -> None:
     async def ask(x: int) -> int:
-        waku.create_callback_token()
+        await waku.create_callback_token_async()
         return x
 
     async def main() -> Any:
@@ -241,7 +241,7 @@ callback_tokens: list[str] = []
 
 
 async def ask_async(amount: int) -> None:
-    callback_tokens.append(waku.create_callback_token())
+    callback_tokens.append(await waku.create_callback_token_async())
 
 
 async def async_expense(amount: int) -> Any:

@@ -238,7 +238,12 @@ def test_a_thread_step_sees_its_workflow(store: StepStore) -> None:
     assert final.result == "keys/k/1"
 
 
+greetings: list[Any] = []
+
+
 def _greet(payload: Any) -> Any:
+    greetings.append(payload)
+
     def send(name: str) -> str:
         tokens.append(waku.create_callback_token())
         return name
@@ -250,12 +255,38 @@ tokens: list[str] = []
 
 
 def test_a_background_step_can_wait_for_a_callback(store: StepStore) -> None:
+    greetings.clear()
     waku.register_workflow("bg-callback", _greet)
     first = waku.run_callback_workflow("bg-callback", "ada", workflow_id="cb")
-    waiting = first.wait(10)
+    assert first.continuation is not None
+    waiting = first.continuation.result(10)  # the step handed out its token and returned
     assert isinstance(waiting.result, Future) and not waiting.result.done()
+    # Nothing could progress, so the continuation did not run the body again.
+    assert greetings == ["ada"]
     done = waku.run_workflow_from_callback(tokens[-1], "lovelace")
     assert (done.result, done.latest_step) == ("hi lovelace", 2)
+    assert greetings == ["ada", "ada"]  # start and callback, as in the original library
+    assert first.wait(10).result == "hi lovelace"
+
+
+def test_wait_on_a_workflow_waiting_for_a_callback_gives_the_final_result(
+    store: StepStore,
+) -> None:
+    waku.register_workflow("callback-wait", _greet_inline)
+    first = waku.run_callback_workflow("callback-wait", "ada", workflow_id="cw")
+    assert isinstance(first.result, Future)
+    with pytest.raises(TimeoutError):
+        first.wait(0.01)
+    threading.Timer(0.05, waku.run_workflow_from_callback, (tokens[-1], "byron")).start()
+    assert first.wait(10).result == "hi byron"
+
+
+def _greet_inline(payload: Any) -> Any:
+    def send(name: str) -> str:
+        tokens.append(waku.create_callback_token())
+        return name
+
+    return waku.pipe(payload, waku.step(send), waku.step(lambda reply: f"hi {reply}"))
 
 
 def test_the_lease_is_held_while_a_background_step_runs(store: StepStore) -> None:

@@ -167,13 +167,16 @@ def test_unserializable_step_result_names_workflow_step_and_type(store: waku.Ste
 def test_pickle_codec_is_opt_in_and_stores_what_json_cannot() -> None:
     store = waku.MemoryStore(codec=PickleCodec())
     value = collections.OrderedDict(a=complex(1, 2))
-    result = waku.run_workflow(
-        "pickled", lambda: waku.step(lambda _: value, 0), store=store, workflow_id="p"
-    )
-    replay = waku.run_workflow(
-        "pickled", lambda: waku.step(lambda _: None, 0), store=store, workflow_id="p"
-    )
+    calls: list[int] = []
+
+    def make(_: Any) -> Any:
+        calls.append(1)
+        return value
+
+    result = waku.run_workflow("pickled", lambda: waku.step(make, 0), store=store, workflow_id="p")
+    replay = waku.run_workflow("pickled", lambda: waku.step(make, 0), store=store, workflow_id="p")
     assert result.result == replay.result and type(replay.result) is collections.OrderedDict
+    assert calls == [1]
 
 
 def test_values_replay_equal_and_same_typed_through_a_store(store: waku.StepStore) -> None:
@@ -182,18 +185,22 @@ def test_values_replay_equal_and_same_typed_through_a_store(store: waku.StepStor
         "pt": Point(1, 2),
         "ids": (uuid.UUID(int=7),),
     }
-    first = waku.run_workflow("typed", lambda: waku.step(lambda _: value, 0), workflow_id="t")
     calls: list[int] = []
-    again = waku.run_workflow(
-        "typed", lambda: waku.step(lambda _: calls.append(1), 0), workflow_id="t"
-    )
-    assert same(again.result, value) and same(first.result, value) and calls == []
+
+    def produce(_: Any) -> Any:
+        calls.append(1)
+        return value
+
+    first = waku.run_workflow("typed", lambda: waku.step(produce, 0), workflow_id="t")
+    again = waku.run_workflow("typed", lambda: waku.step(produce, 0), workflow_id="t")
+    assert same(again.result, value) and same(first.result, value) and calls == [1]
 
 
 def test_mutating_a_returned_value_does_not_change_what_was_stored(store: waku.StepStore) -> None:
-    first = waku.run_workflow(
-        "mutate", lambda: waku.step(lambda _: {"items": [1]}, 0), workflow_id="m"
-    )
+    def produce(_: Any) -> Any:
+        return {"items": [1]}
+
+    first = waku.run_workflow("mutate", lambda: waku.step(produce, 0), workflow_id="m")
     first.result["items"].append(2)
-    again = waku.run_workflow("mutate", lambda: waku.step(lambda _: {}, 0), workflow_id="m")
+    again = waku.run_workflow("mutate", lambda: waku.step(produce, 0), workflow_id="m")
     assert again.result == {"items": [1]}

@@ -1,21 +1,23 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
+from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from . import _waker  # noqa: F401  (wakes suspended workflows of this process when due)
 from ._aio import run_workflow_async
+from ._background import step_async
 from ._callbacks import (
-    CallbackTimeoutError,
     create_callback_token,
+    create_callback_token_async,
     fail_callback,
     run_workflow_from_callback,
 )
 from ._codec import Codec, JsonCodec, PickleCodec
 from ._config import get_store, set_store
-from ._engine import StepFailed
-from ._envelope import RecordKind
 from ._errors import (
+    CallbackTimeoutError,
     InvalidTokenError,
     NonDeterminismError,
     NotInWorkflowError,
@@ -29,18 +31,13 @@ from ._errors import (
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
+from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
-from ._run import (
-    WorkflowResult,
-    idempotency_key,
-    run_workflow,
-    step,
-    step_async,
-    step_until,
-)
+from ._result import WorkflowResult
 from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
+from ._sync import idempotency_key, run_workflow, step, step_until
 
 if _TYPE_CHECKING:
     from ._stores.postgres import PostgresStore
@@ -61,6 +58,7 @@ __all__ = [
     "RecordKind",
     "SQLiteStore",
     "SerializationError",
+    "Status",
     "StepFailed",
     "StepStore",
     "StoreError",
@@ -75,6 +73,7 @@ __all__ = [
     "__version__",
     "call",
     "create_callback_token",
+    "create_callback_token_async",
     "else_",
     "fail_callback",
     "get_store",
@@ -98,9 +97,7 @@ __all__ = [
 def __getattr__(name: str) -> _Any:
     # PostgresStore loads on first use, so that `import waku` never imports psycopg.
     if name == "PostgresStore":
-        from ._stores.postgres import PostgresStore
-
-        return PostgresStore
+        return _import_module("waku._stores.postgres").PostgresStore
     raise AttributeError(f"module 'waku' has no attribute {name!r}")
 
 

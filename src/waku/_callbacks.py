@@ -1,43 +1,39 @@
-"""Steps the outside world completes: tokens, completion, rejection, deadlines.
+"""Steps the outside world completes: tokens, completion, rejection.
 
 A token reads ``<where>.<secret>``: ``where`` is the workflow name, id and
 step (base64 JSON), ``secret`` the store's one-time token. The waiting step's
 marker (stored at step ``-n``) keeps the SHA-256 of each secret it handed out,
 the transform's reference and the deadline, so a forged, misdirected or
 expired token is refused before anything is written, and the store's own
-spend-once check settles races between two deliveries.
+spend-once check settles races between two deliveries. A deadline is stored,
+not timed in a process: whichever run next replays the step past it takes
+the ``CallbackTimeoutError`` path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import contextlib
+import importlib.util
 import json
-import threading
+import math
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from . import _engine as engine
 from ._codec import qualified_name, resolve
-from ._context import Run, StepScope, require_step
-from ._envelope import Record, RecordKind, body_json, pack, pack_json
-from ._errors import InvalidTokenError, SerializationError, WakuError, WorkflowLockedError
-from ._registry import is_registered, lookup, resume
-from ._run import WorkflowResult, new_run
+from ._context import Run, StepScope, local_transforms, new_run, require_step
+from ._errors import InvalidTokenError, NonDeterminismError, SerializationError, WorkflowLockedError
+from ._lifecycle import later_outcome
+from ._records import Record, body_json, callback_record, error_record, parse, waiting_marker
+from ._registry import lookup, resume
+from ._result import WorkflowResult
+from ._steps import offload, pending
 from ._stores.base import StepStore, token_hash
 
 Transform = Callable[[Any], Any]
-
-# Transforms of non-durable stores live only as long as the process, like the store.
-_local_transforms: dict[str, Transform] = {}
-# Deadlines this process already watches: (store, workflow name, id, step).
-_watched: set[tuple[int, str, str, int]] = set()
-
-
-class CallbackTimeoutError(WakuError):
-    """A step's callback did not come before its deadline; the step's value is this failure."""
 
 
 def create_callback_token(transform: Transform | None = None, *, ttl: float | None = None) -> str:
@@ -47,19 +43,53 @@ def create_callback_token(transform: Transform | None = None, *, ttl: float | No
     pending) until ``run_workflow_from_callback(token, payload)`` records
     ``transform(payload)`` (or ``payload``) as the step's result. With ``ttl``
     the token expires after that many seconds and the step's value becomes a
-    ``CallbackTimeoutError`` failure, which ``else_`` can handle.
+    ``CallbackTimeoutError`` failure, which ``else_`` can handle. In an
+    ``async def`` step use ``await create_callback_token_async(...)``.
     """
     scope = require_step("create_callback_token()")
+    _check_ttl(ttl)
+    if _on_event_loop():
+        raise TypeError(
+            "create_callback_token() would block the event loop on store I/O; "
+            "in an async def step use `await waku.create_callback_token_async()`"
+        )
+    return _mint(scope, transform, ttl)
+
+
+async def create_callback_token_async(
+    transform: Transform | None = None, *, ttl: float | None = None
+) -> str:
+    """``create_callback_token`` for ``async def`` steps: the store is used off the loop."""
+    scope = require_step("create_callback_token_async()")
+    _check_ttl(ttl)
+    return await offload(scope.run, _mint, scope, transform, ttl)
+
+
+def _check_ttl(ttl: object) -> None:
+    # Checked before a token is minted, so a bad ttl leaves nothing behind.
+    if ttl is None:
+        return
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(f"ttl must be a number of seconds, not {ttl!r}")
+    if not (ttl > 0 and math.isfinite(ttl)):
+        raise ValueError(f"ttl must be a positive, finite number of seconds, not {ttl!r}")
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _mint(scope: StepScope, transform: Transform | None, ttl: float | None) -> str:
     run = scope.run
     reference = _transform_reference(run, scope, transform)
     secret = run.store.store_result_token(run.name, run.id, scope.step)
     scope.tokens.append(token_hash(secret))
     expires = None if ttl is None else time.time() + ttl
-    marker = pack_json(
-        RecordKind.WAITING,
-        scope.function,
-        {"tokens": scope.tokens, "transform": reference, "expires": expires},
-    )
+    marker = waiting_marker(scope.function, scope.tokens, reference, expires)
     run.store.store_result(run.name, run.id, -scope.step, marker)
     run.history[-scope.step] = marker
     where = json.dumps([run.name, run.id, scope.step]).encode()
@@ -76,55 +106,14 @@ def _transform_reference(run: Run, scope: StepScope, transform: Transform | None
         found = False
     if found:
         return reference
-    if getattr(run.store, "durable", True):
+    if run.traits.durable:
         raise SerializationError(
             f"{run.where(scope.step)}: the callback transform {transform!r} cannot be found "
             "again after a restart; pass a function defined at module level"
         )
     key = f"local:{id(transform)}"
-    _local_transforms[key] = transform
+    local_transforms[key] = transform
     return key
-
-
-def outcome_of_waiting_step(scope: StepScope) -> Any:
-    """A step that handed out a token: its callback's result if it came already, else pending."""
-    run = scope.run
-    payload = run.store.get_result(run.name, run.id, scope.step)
-    if payload is None or payload == run.history.get(scope.step):  # none, or a stale attempt's
-        _schedule_deadline(run, scope.step)
-        return engine.pending()
-    run.history[scope.step] = payload
-    replayed = engine.replay(run, scope.step, scope.function)
-    if replayed is None:  # the outside world rejected it
-        return engine.stored_failure(engine.read_record(run, scope.step, payload))
-    return replayed.value
-
-
-def waiting_value(run: Run, step: int) -> Any:
-    """A waiting step's value on replay: pending, or the timeout failure past its deadline."""
-    expires = body_json(engine.waiting_record(run, step)).get("expires")
-    if expires is not None and time.time() >= expires:
-        return CallbackTimeoutError(f"{run.where(step)} got no callback before its deadline")
-    _schedule_deadline(run, step)
-    return engine.pending()
-
-
-def complete_stored(run: Run, step: int, record: Record) -> Any:
-    """Turn a callback's raw payload into the step's result: transform once, store."""
-    waiting = engine.waiting_record(run, step)
-    value = engine.decode(run, step, record)
-    reference = body_json(waiting).get("transform")
-    if reference is not None:
-        transform = _local_transforms.get(reference) or resolve(reference)
-        try:
-            value = transform(value)
-        except Exception as error:  # a failing transform fails the step
-            payload = engine.error_record(waiting.function, error)
-            run.store.store_result(run.name, run.id, step, payload)
-            return error
-    payload = engine.result_record(run, step, waiting.function, value)
-    run.store.store_result(run.name, run.id, step, payload)
-    return value
 
 
 def run_workflow_from_callback(
@@ -136,8 +125,7 @@ def run_workflow_from_callback(
     token and ``TokenAlreadyUsedError`` for a spent one, changing nothing.
     """
     run, step, secret, waiting = _check_token(token, store)
-    body = engine.encode(run, step, payload)
-    record = pack(RecordKind.CALLBACK, run.codec.name, waiting.function, body)
+    record = callback_record(run.codec, waiting.function, payload, run.where(step))
     run.store.store_token_result(secret, record)
     return _resume(run)
 
@@ -152,8 +140,8 @@ def fail_callback(
     run, step, secret, waiting = _check_token(token, store)
     failure = error if isinstance(error, Exception) else RuntimeError(str(error))
     # The token's hash makes this rejection tell apart from an earlier attempt's.
-    details = {**engine.describe_error(failure), "token": token_hash(secret)}
-    run.store.store_token_result(secret, pack_json(RecordKind.ERROR, waiting.function, details))
+    record = error_record(waiting.function, failure, token=token_hash(secret))
+    run.store.store_token_result(secret, record)
     run.overrides[step] = failure
     return _resume(run)
 
@@ -181,7 +169,7 @@ def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Re
     marker = run.store.get_result(name, workflow_id, -step) if step > 0 else None
     if marker is None:
         raise InvalidTokenError(f"Unknown callback token for {run.where(step)}.")
-    waiting = engine.read_record(run, step, marker)
+    waiting = parse(marker, run.where(step))
     data = body_json(waiting)
     if token_hash(secret) not in data["tokens"]:
         raise InvalidTokenError(
@@ -189,32 +177,37 @@ def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Re
         )
     if data["expires"] is not None and time.time() >= data["expires"]:
         raise InvalidTokenError(f"Callback token for {run.where(step)} expired.")
+    _check_findable(run, step, waiting.function)
     return run, step, secret, waiting
+
+
+def _check_findable(run: Run, step: int, function: str) -> None:
+    """Refuse, before the token is spent, a resume that could only fail on the step's name."""
+    module, _, qualname = function.partition(":")
+    qualname = qualname.partition("#")[0]
+    if "<" in qualname:
+        return  # a local function: only the replay itself can tell
+    found: Any = sys.modules.get(module)
+    if found is None:
+        try:
+            if importlib.util.find_spec(module) is not None:
+                return  # importable: the workflow imports it when it runs
+        except (ImportError, ValueError):
+            pass
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is None:
+        raise NonDeterminismError(
+            f"{run.where(step)} waits in step function {function}, which this process cannot "
+            "find; the token was not spent. Define step functions in a module that every "
+            "process imports under one name (see 'Naming step functions' in the README)"
+        )
 
 
 def _resume(run: Run) -> WorkflowResult:
     try:
         return resume(run)
     except WorkflowLockedError:
-        # The run holding the lease is still inside the waiting step's workflow;
-        # it reads the recorded result when that step ends.
-        return WorkflowResult(run.name, run.id, 0, engine.pending())
-
-
-def _schedule_deadline(run: Run, step: int) -> None:
-    """In this process, carry a registered workflow on when its callback's deadline passes."""
-    expires = body_json(engine.waiting_record(run, step)).get("expires")
-    key = (id(run.store), run.name, run.id, step)
-    if expires is None or not is_registered(run.name) or key in _watched:
-        return
-    _watched.add(key)
-    store = run.store
-
-    def on_deadline() -> None:
-        _watched.discard(key)
-        with contextlib.suppress(WorkflowLockedError):  # another run carries it on
-            resume(new_run(run.name, run.id, store))
-
-    timer = threading.Timer(max(0.0, expires - time.time()), on_deadline)
-    timer.daemon = True
-    timer.start()
+        # The run holding the lease is still inside the workflow; it reads the
+        # delivered result before it lets go, and says when the workflow ends.
+        return WorkflowResult(run.name, run.id, 0, pending(), later_outcome(run))

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from ._errors import SerializationError
 
@@ -298,8 +299,6 @@ def _load_tz(data: Any) -> dt.tzinfo | None:
     if data is None:
         return None
     if "z" in data:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo(data["z"])
     offset = dt.timedelta(seconds=data["o"])
     name = data["n"]

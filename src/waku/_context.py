@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import itertools
 import threading
+import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._codec import Codec
+from ._config import resolve_store
+from ._engine import Position, Suspend, where
 from ._errors import NotInWorkflowError
-from ._stores.base import StepStore
+from ._stores.base import StepStore, Traits, traits
 
 
 @dataclass(eq=False)
@@ -18,10 +22,10 @@ class Run:
     """One execution of a workflow: where it stores, what it has done so far."""
 
     store: StepStore
-    codec: Codec
+    traits: Traits
     name: str
     id: str
-    history: dict[int, bytes]
+    history: dict[int, bytes] = field(default_factory=dict)
     """Stored results as loaded when the run began (one ``get_steps`` read)."""
     latest_step: int = 0
     """The last step number taken; also the number of steps reached."""
@@ -29,9 +33,15 @@ class Run:
     background: list[Any] = field(default_factory=list)
     """Futures of steps still running in the background."""
     overrides: dict[int, Any] = field(default_factory=dict)
-    """Values for this run only, by step: a callback's rejection, seen once."""
+    """Values for this run only, by step: a failure seen once, then run again."""
+    suspensions: list[Suspend] = field(default_factory=list)
+    """Why steps of this run could not finish now, and until when."""
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def codec(self) -> Codec:
+        return self.traits.codec
 
     def take_step(self) -> int:
         """Next step number, in call order; safe from several threads at once."""
@@ -42,11 +52,28 @@ class Run:
 
     def where(self, step: int | None = None) -> str:
         """``workflow 'name' id 'x' step n`` for error messages."""
-        text = f"workflow {self.name!r} id {self.id!r}"
-        return text if step is None else f"{text} step {step}"
+        return where(self.name, self.id, step)
+
+    def position(self, step: int, function: str) -> Position:
+        """The engine's view of ``step`` of this run, as of now."""
+        return Position(self.history, self.traits.codec, self.name, self.id, step, function)
+
+    def successor(self) -> Run:
+        """A fresh run of the same workflow and store, to carry this one on."""
+        return Run(self.store, self.traits, self.name, self.id)
 
 
-@dataclass(frozen=True)
+def new_run(name: str, workflow_id: str | None, store: StepStore | None) -> Run:
+    """A run of ``name`` under ``workflow_id`` (a fresh UUID when None); history not loaded."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"A workflow name must be a non-empty string, not {name!r}")
+    if workflow_id is not None and (not isinstance(workflow_id, str) or not workflow_id):
+        raise ValueError(f"A workflow id must be a non-empty string, not {workflow_id!r}")
+    resolved = resolve_store(store)
+    return Run(resolved, traits(resolved), name, workflow_id or str(uuid.uuid4()))
+
+
+@dataclass(slots=True)
 class StepScope:
     """The step whose function is running now (for tokens and idempotency keys)."""
 
@@ -54,6 +81,7 @@ class StepScope:
     step: int
     function: str
     tokens: list[str] = field(default_factory=list)
+    """Hashes of the callback tokens this step handed out."""
 
 
 current_run: ContextVar[Run | None] = ContextVar("waku_run", default=None)
@@ -74,3 +102,7 @@ def require_step(what: str) -> StepScope:
     if scope is None:
         raise NotInWorkflowError.inside_step(what)
     return scope
+
+
+# Transforms given to a store that is not durable live as long as the process, like it.
+local_transforms: dict[str, Callable[[Any], Any]] = {}

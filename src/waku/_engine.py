@@ -1,172 +1,209 @@
-"""Decisions over a run's history: replay or execute, and the records to write.
+"""Decisions over a run's history: replay a value, execute, deliver, or suspend.
 
-Nothing here calls user code; the sync and asyncio shells do, around these
-functions. Store reads happen only where a decision needs fresh data.
+Pure: nothing here reads or writes a store or calls user code. Given what a
+workflow has stored (its history, by step) and a step being called, ``decide``
+answers what the driver must do. Each record kind has one handler in one
+table, so a new kind of record is one function, not a branch in each shell.
 """
 
 from __future__ import annotations
 
-import functools
-import traceback
-from concurrent.futures import Future
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import FunctionType
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import _codec
-from ._context import Run
-from ._envelope import Record, RecordKind, body_json, pack, pack_json, unpack
-from ._errors import NonDeterminismError, SerializationError, StoreError
-
-CALLBACK_FUNCTION = "-"  # function field of records written by the outside world
-
-
-def function_name(f: Any) -> str:
-    """``module:qualname`` identifying a step function across runs."""
-    if type(f) is FunctionType:  # the common case, on every step
-        return f"{f.__module__}:{f.__qualname__}".replace(" ", "_")
-    while isinstance(f, functools.partial):
-        f = f.func
-    target = getattr(f, "__func__", f)  # bound methods
-    if not hasattr(target, "__qualname__"):
-        target = type(target)  # callable objects
-    name = f"{getattr(target, '__module__', '?')}:{target.__qualname__}"
-    return name.replace(" ", "_")
+from ._codec import Codec
+from ._errors import CallbackTimeoutError, NonDeterminismError
+from ._records import (
+    EXTERNAL,
+    Record,
+    RecordKind,
+    body_json,
+    decode,
+    parse,
+    stored_failure,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Replayed:
-    """A step's stored outcome: its value (or failure) is used instead of running it."""
+def where(name: str, workflow_id: str, step: int | None = None) -> str:
+    """``workflow 'name' id 'x' step n``, for error messages."""
+    text = f"workflow {name!r} id {workflow_id!r}"
+    return text if step is None else f"{text} step {step}"
+
+
+# -- decisions ------------------------------------------------------------------
+
+
+# Decisions are named tuples: immutable, and cheap to make on every step.
+
+
+class Replay(NamedTuple):
+    """Use this value as the step's outcome without running it (a failure is a value)."""
 
     value: Any
 
 
-def pending() -> Future[Any]:
-    """A future that stays pending: the step completes in a later run."""
-    return Future()
+class Execute:
+    """Run the step's function and record what it gives."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EXECUTE"
 
 
-def replay(run: Run, step: int, function: str) -> Replayed | None:
-    """The stored outcome of ``step``, or None when the step must run (again)."""
-    if step in run.overrides:
-        return Replayed(run.overrides.pop(step))
-    payload = run.history.get(step)
-    if payload is None:
-        if -step in run.history:  # waiting for its callback, which has not come
-            from ._callbacks import waiting_value
+class Deliver(NamedTuple):
+    """A callback's payload arrived: apply ``transform`` (a reference) and record the result."""
 
-            check_function(run, step, waiting_record(run, step).function, function)
-            return Replayed(waiting_value(run, step))
-        return None
-    record = read_record(run, step, payload)
+    value: Any
+    transform: str | None
+    function: str
+
+
+class Suspend(NamedTuple):
+    """The step cannot finish now: the workflow waits for ``reason`` until ``until``."""
+
+    reason: str  # "callback"
+    until: float | None
+    step: int
+
+
+Decision = Replay | Execute | Deliver | Suspend
+EXECUTE = Execute()
+
+
+@dataclass(slots=True)
+class Position:
+    """A step being decided: where it is and what the workflow calls there.
+
+    ``now`` is the wall clock unless given (tests inject it); it is read
+    only when a decision depends on it.
+    """
+
+    history: Mapping[int, bytes]
+    codec: Codec
+    name: str
+    workflow_id: str
+    step: int
+    function: str
+    now: float | None = None
+
+    def clock(self) -> float:
+        return time.time() if self.now is None else self.now
+
+    def where(self) -> str:
+        return where(self.name, self.workflow_id, self.step)
+
+    def read(self, step: int) -> Record:
+        return parse(self.history[step], self.where)
+
+
+def decide_step(
+    history: Mapping[int, bytes],
+    codec: Codec,
+    name: str,
+    workflow_id: str,
+    *,
+    step: int,
+    function: str,
+) -> Decision:
+    """``decide`` for a step of a live run; a step with nothing stored costs two lookups."""
+    if step not in history and -step not in history:
+        return EXECUTE
+    return decide(Position(history, codec, name, workflow_id, step, function))
+
+
+def decide(at: Position) -> Decision:
+    """What happens when the workflow calls ``at.function`` at ``at.step``."""
+    payload = at.history.get(at.step)
+    if payload is not None:
+        record = at.read(at.step)
+        return _ON_RECORD[record.kind](at, record)
+    if -at.step in at.history:
+        marker = at.read(-at.step)
+        return _ON_MARKER[marker.kind](at, marker)
+    return EXECUTE
+
+
+def after_tokens(at: Position, before: bytes | None) -> Decision:
+    """The step handed out callback tokens and returned; ``at.history`` holds a fresh read.
+
+    The callback may have come while the step ran: then it is delivered now.
+    A stored result equal to ``before`` (what the run began with) belongs to
+    an earlier attempt, and the step waits.
+    """
+    payload = at.history.get(at.step)
+    if payload is None or payload == before:
+        return _await_callback(at, at.read(-at.step))
+    record = at.read(at.step)
     if record.kind is RecordKind.ERROR:
-        return None  # failed attempts are never cached
-    if record.kind is RecordKind.CALLBACK:
-        from ._callbacks import complete_stored
-
-        check_function(run, step, waiting_record(run, step).function, function)
-        return Replayed(complete_stored(run, step, record))
-    check_function(run, step, record.function, function)
-    return Replayed(decode(run, step, record))
+        return Replay(stored_failure(record))  # the outside world rejected it
+    return decide(at)
 
 
-def check_function(run: Run, step: int, recorded: str, called: str) -> None:
+def check_function(at: Position, recorded: str) -> None:
     """Refuse to hand one function's stored result to another."""
-    if recorded not in (called, CALLBACK_FUNCTION):
+    if recorded not in (at.function, EXTERNAL):
         raise NonDeterminismError(
-            f"{run.where(step)} was recorded for step function {recorded} but the workflow "
-            f"now calls {called} at that position. Restore the original order of steps, "
+            f"{at.where()} was recorded for step function {recorded} but the workflow "
+            f"now calls {at.function} at that position. Restore the original order of steps, "
             "or run the changed workflow under a new id."
         )
 
 
-def waiting_record(run: Run, step: int) -> Record:
-    """The marker a step left while waiting for its callback."""
-    return read_record(run, step, run.history[-step])
+# -- handlers, one per record kind ----------------------------------------------
 
 
-def read_record(run: Run, step: int, payload: bytes) -> Record:
-    """Parse a stored record; a damaged one is a StoreError naming workflow and step."""
-    try:
-        return unpack(payload)
-    except StoreError as error:
-        raise StoreError(f"{run.where(step)}: {error}") from None
+def _replay_result(at: Position, record: Record) -> Decision:
+    check_function(at, record.function)
+    return Replay(decode(at.codec, record, at.where))
 
 
-def decode(run: Run, step: int, record: Record) -> Any:
-    """Decode a stored value with the codec that wrote it (JSON is always readable)."""
-    codec = run.codec
-    if record.codec != codec.name:
-        if record.codec != "json":
-            raise SerializationError(
-                f"{run.where(step)} was stored with the {record.codec!r} codec but the store "
-                f"uses {codec.name!r}; open the store with codec={record.codec!r}'s codec"
-            )
-        codec = _codec.JsonCodec()
-    try:
-        return codec.decode(record.body)
-    except SerializationError as error:
-        raise SerializationError(f"{run.where(step)}: {error}") from None
-    except (ValueError, TypeError, KeyError) as error:  # bytes no codec run could have written
-        raise StoreError(
-            f"{run.where(step)}: the stored value is damaged and cannot be decoded "
-            f"({type(error).__name__}: {error})"
-        ) from None
+def _run_again(at: Position, record: Record) -> Decision:
+    return EXECUTE  # failed attempts are never cached
 
 
-def encode(run: Run, step: int, value: Any) -> bytes:
-    """Encode a step's value; SerializationError names workflow, step and type."""
-    try:
-        return run.codec.encode(value)
-    except SerializationError as error:
-        raise SerializationError(
-            f"{run.where(step)} returned a value it cannot store: {error}"
-        ) from None
-    except (TypeError, ValueError, RecursionError) as error:
-        raise SerializationError(
-            f"{run.where(step)} returned a value it cannot store: {type(error).__name__}: {error}"
-        ) from None
+def _deliver(at: Position, record: Record) -> Decision:
+    marker = at.read(-at.step)
+    check_function(at, marker.function)
+    transform = body_json(marker).get("transform")
+    return Deliver(decode(at.codec, record, at.where), transform, marker.function)
 
 
-def result_record(run: Run, step: int, function: str, value: Any) -> bytes:
-    """The record of a successful step."""
-    return pack(RecordKind.RESULT, run.codec.name, function, encode(run, step, value))
+def _await_callback(at: Position, marker: Record) -> Decision:
+    check_function(at, marker.function)
+    expires = body_json(marker).get("expires")
+    if expires is not None and at.clock() >= expires:
+        return Replay(CallbackTimeoutError(f"{at.where()} got no callback before its deadline"))
+    return Suspend("callback", expires, at.step)
 
 
-def start_record(run: Run, function: str, value: Any) -> bytes:
-    """The record of a step's start; an input the codec cannot store is noted by type."""
-    try:
-        body = run.codec.encode(value)
-    except (SerializationError, TypeError, ValueError, RecursionError):
-        return pack_json(RecordKind.START, function, {"unstorable input": type(value).__qualname__})
-    return pack(RecordKind.START, run.codec.name, function, body)
+def _not_a_step(at: Position, record: Record) -> Decision:
+    raise NonDeterminismError(
+        f"{at.where()} holds a {record.kind.name} record, which no step writes there; "
+        "the store was changed by hand or by another program"
+    )
 
 
-def error_record(function: str, error: BaseException) -> bytes:
-    """The record of a failed attempt: type, message and traceback text."""
-    return pack_json(RecordKind.ERROR, function, describe_error(error))
+Handler = Callable[[Position, Record], Decision]
+_ON_RECORD: dict[RecordKind, Handler] = {
+    RecordKind.RESULT: _replay_result,
+    RecordKind.ERROR: _run_again,
+    RecordKind.CALLBACK: _deliver,
+    RecordKind.INPUT: _not_a_step,
+    RecordKind.START: _not_a_step,
+    RecordKind.WAITING: _not_a_step,
+}
+_ON_MARKER: dict[RecordKind, Handler] = {
+    **dict.fromkeys(RecordKind, _not_a_step),
+    RecordKind.WAITING: _await_callback,
+}
 
 
-def describe_error(error: BaseException) -> dict[str, str]:
-    """Type, message and traceback of an error, as stored."""
-    return {
-        "type": _codec.qualified_name(type(error)),
-        "message": str(error),
-        "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__)),
-    }
-
-
-def stored_failure(record: Record) -> StepFailed:
-    """Rebuild a failure value from an ERROR record."""
-    data = body_json(record)
-    return StepFailed(data["type"], data["message"], data["traceback"])
-
-
-class StepFailed(Exception):
-    """A failure read back from a store, where the original exception is not at hand."""
-
-    def __init__(self, type_name: str, message: str, traceback_text: str = "") -> None:
-        super().__init__(f"{type_name}: {message}")
-        self.type_name = type_name
-        self.message = message
-        self.traceback_text = traceback_text
+def wake_time(suspensions: list[Suspend]) -> tuple[str, float | None] | None:
+    """The status and wake time of a run that stopped at ``suspensions``, or None."""
+    if not suspensions:
+        return None
+    times = [s.until for s in suspensions if s.until is not None]
+    return "waiting", (min(times) if times else None)

@@ -11,6 +11,7 @@
           ├── SerializationError       a value the codec cannot store faithfully
           ├── NonDeterminismError      resume calls another step function at a position
           ├── UnknownWorkflowError     no function registered under a workflow name
+          ├── CallbackTimeoutError     a waiting step's deadline passed (its failure value)
           └── InvalidTokenError        unknown, forged, expired or spent callback token
                └── TokenAlreadyUsedError  the token was already spent
     BaseException
@@ -86,6 +87,10 @@ class UnknownWorkflowError(WakuError):
             "Call register_workflow (or decorate it with @waku.workflow) before running it."
         )
         self.name = name
+
+
+class CallbackTimeoutError(WakuError):
+    """A step's callback did not come before its deadline; the step's value is this failure."""
 
 
 class InvalidTokenError(WakuError):

@@ -1,18 +1,22 @@
-"""Around a run: take the workflow's lease, keep it alive, record the status."""
+"""Around a run: its lease, its recorded status and wake time, and who waits for its end."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from ._context import Run
+from ._engine import wake_time
 from ._errors import SerializationError, WorkflowLockedError
 from ._flow import is_failure, is_pending
-from ._stores.base import LeaseStore, WorkflowStatusStore, new_owner
+from ._result import WorkflowResult
+from ._stores.base import DEFAULT_LEASE_TTL, new_owner
 
 log = logging.getLogger("waku")
-DEFAULT_LEASE_TTL = 30.0
 
 
 class _Renewer:
@@ -56,11 +60,9 @@ class _Renewer:
 
     @staticmethod
     def _renew(run: Run, ttl: float) -> None:
-        store = run.store
+        leases = run.traits.leases
         try:
-            kept = isinstance(store, LeaseStore) and store.acquire_lease(
-                run.name, run.id, run.owner, ttl
-            )
+            kept = leases is not None and leases.acquire_lease(run.name, run.id, run.owner, ttl)
         except Exception:
             log.exception("renewing the lease of %s failed; retrying", run.where())
             return
@@ -78,12 +80,12 @@ def take_lease(run: Run) -> None:
     so the lease passes from one to the next without a gap another process
     could use.
     """
-    store = run.store
-    if not isinstance(store, LeaseStore):
+    leases = run.traits.leases
+    if leases is None:
         return
-    ttl = float(getattr(store, "lease_ttl", DEFAULT_LEASE_TTL))
+    ttl = run.traits.lease_ttl
     run.owner = run.owner or new_owner()
-    if not store.acquire_lease(run.name, run.id, run.owner, ttl):
+    if not leases.acquire_lease(run.name, run.id, run.owner, ttl):
         raise WorkflowLockedError(
             f"{run.where()} is being run by another process; wait for it to finish, "
             f"or for its lease to expire (at most {ttl:g} s after that process dies)"
@@ -94,9 +96,9 @@ def take_lease(run: Run) -> None:
 def release(run: Run) -> None:
     """Give the lease back: the run is over and nothing carries it on."""
     _renewer.remove(run)
-    store = run.store
-    if isinstance(store, LeaseStore) and run.owner:
-        store.release_lease(run.name, run.id, run.owner)
+    leases = run.traits.leases
+    if leases is not None and run.owner:
+        leases.release_lease(run.name, run.id, run.owner)
 
 
 def hand_over(previous: Run, successor: Run) -> None:
@@ -110,41 +112,116 @@ def begin(run: Run) -> None:
     take_lease(run)
     try:
         run.history = dict(run.store.get_steps(run.name, run.id))
-        mark_running(run)
+        statuses = run.traits.statuses
+        if statuses is not None:
+            statuses.set_workflow_status(run.name, run.id, "running")
     except BaseException:
         release(run)
         raise
 
 
-def mark_running(run: Run) -> None:
-    """Record that the workflow is running, where the store keeps statuses."""
-    if isinstance(run.store, WorkflowStatusStore):
-        run.store.set_workflow_status(run.name, run.id, "running")
-
-
-def final_status(result: Any, run: Run) -> str:
-    """``waiting``, ``failed`` or ``succeeded``, from the run's final value."""
-    if is_pending(result) or run.background:  # background steps carry the run on
-        return "waiting"
-    return "failed" if is_failure(result) else "succeeded"
-
-
 def mark_failed(run: Run) -> None:
     """Record that the run stopped on an error it could not turn into a value."""
-    if isinstance(run.store, WorkflowStatusStore):
-        run.store.set_workflow_status(run.name, run.id, "failed")
+    statuses = run.traits.statuses
+    if statuses is not None:
+        statuses.set_workflow_status(run.name, run.id, "failed")
 
 
-def mark_finished(run: Run, result: Any) -> None:
-    """Record the run's outcome and, when the codec can store it, its result."""
-    store = run.store
-    if not isinstance(store, WorkflowStatusStore):
-        return
-    status = final_status(result, run)
+def mark_ended(run: Run, result: Any) -> float | None:
+    """Record how a run with nothing left in the background ended; its wake time, if any."""
+    suspended = wake_time(run.suspensions) if is_pending(result) else None
+    wake_at = suspended[1] if suspended else None
+    statuses = run.traits.statuses
+    if statuses is None:
+        return wake_at
     payload = None
-    if status == "succeeded":
+    if suspended is not None:
+        status = suspended[0]
+    elif is_pending(result):
+        status = "waiting"  # a future from elsewhere: nothing here will wake it
+    elif is_failure(result):
+        status = "failed"
+    else:
+        status = "succeeded"
         try:
             payload = run.codec.encode(result)
         except (SerializationError, TypeError, ValueError):
             payload = None  # the status still counts; the value stays in the steps
-    store.set_workflow_status(run.name, run.id, status, payload)
+    statuses.set_workflow_status(run.name, run.id, status, payload, wake_at)
+    return wake_at
+
+
+# -- who waits for a workflow's end in this process -------------------------------
+
+OutcomeKey = tuple[int, str, str]
+# Weak: a future nobody holds any more (its WorkflowResult dropped) needs no answer.
+_outcomes: weakref.WeakValueDictionary[OutcomeKey, Future[WorkflowResult]] = (
+    weakref.WeakValueDictionary()
+)
+_outcomes_lock = threading.Lock()
+_suspend_hooks: list[Callable[[Run, float], None]] = []
+
+
+def _key(run: Run) -> OutcomeKey:
+    return (id(run.store), run.name, run.id)
+
+
+def later_outcome(run: Run) -> Future[WorkflowResult]:
+    """A future of the workflow's next result, set when a run of it in this process ends."""
+    with _outcomes_lock:
+        future = _outcomes.get(_key(run))
+        if future is None:
+            future = Future()
+            _outcomes[_key(run)] = future
+        return future
+
+
+def announce(run: Run, result: WorkflowResult) -> None:
+    """A run ended with nothing left pending: whoever waits for the workflow learns it."""
+    with _outcomes_lock:
+        future = _outcomes.pop(_key(run), None)
+    if future is not None and not future.done():
+        future.set_result(result)
+
+
+def on_suspended(hook: Callable[[Run, float], None]) -> None:
+    """Call ``hook(run, wake_at)`` whenever a run suspends with a wake time."""
+    _suspend_hooks.append(hook)
+
+
+def suspended(run: Run, wake_at: float) -> None:
+    """Tell the hooks that ``run`` waits until ``wake_at``."""
+    for hook in _suspend_hooks:
+        try:
+            hook(run, wake_at)
+        except Exception:
+            log.exception("scheduling the wake-up of %s failed", run.where())
+
+
+def conclude(run: Run, result: Any) -> WorkflowResult:
+    """A run with nothing left in the background ended: record it, release it, tell waiters."""
+    try:
+        wake_at = mark_ended(run, result)
+    finally:
+        release(run)
+    if not is_pending(result):
+        final = WorkflowResult(run.name, run.id, run.latest_step, result)
+        announce(run, final)
+        return final
+    if wake_at is not None:
+        suspended(run, wake_at)
+    return WorkflowResult(run.name, run.id, run.latest_step, result, later_outcome(run))
+
+
+def delivered_meanwhile(run: Run) -> bool:
+    """Whether a callback the run waits for was stored while the run still held the lease.
+
+    Such a delivery could not resume the workflow (the lease was taken); the
+    run that concluded must carry it on instead.
+    """
+    for waiting in run.suspensions:
+        if waiting.reason == "callback":
+            stored = run.store.get_result(run.name, run.id, waiting.step)
+            if stored is not None and stored != run.history.get(waiting.step):
+                return True
+    return False

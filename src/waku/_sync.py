@@ -1,0 +1,80 @@
+"""The plain shell: run_workflow, step, step_until, idempotency_key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, overload
+from urllib.parse import quote
+
+from ._context import new_run, require_step
+from ._drive import Body, execute
+from ._flow import MISSING, is_async, passes_through
+from ._records import function_name
+from ._result import WorkflowResult
+from ._steps import step as carry_out
+from ._steps import step_awaitable, step_until_async
+from ._stores.base import StepStore
+
+
+def run_workflow(
+    name: str,
+    fn: Callable[[], Any],
+    *,
+    workflow_id: str | None = None,
+    store: StepStore | None = None,
+) -> WorkflowResult:
+    """Run ``fn`` as workflow ``name``; steps already stored under this id are replayed.
+
+    When the workflow cannot finish now (background steps still running, a
+    step waiting for a callback), ``result`` is pending and
+    ``WorkflowResult.wait`` gives the final result once it comes.
+    """
+    if is_async(fn):
+        raise TypeError(
+            f"{function_name(fn)} is an async def workflow: "
+            "run it with `await waku.run_workflow_async(...)`"
+        )
+    return execute(new_run(name, workflow_id, store), Body(fn))
+
+
+@overload
+def step(f: Callable[[Any], Any], /) -> Callable[[Any], Any]: ...
+@overload
+def step(f: Callable[[Any], Any], value: Any, /) -> Any: ...
+def step(f: Callable[[Any], Any], value: Any = MISSING, /) -> Any:
+    """A persistent step: the stored result if there is one, else ``f(value)``, stored.
+
+    A failure or pending value passes through without taking a step number.
+    With an ``async def`` ``f`` it returns an awaitable (its number is taken
+    at the call, so ``asyncio.gather`` replays deterministically).
+    With one argument, returns the one-argument step function.
+    """
+    if value is MISSING:
+        return lambda v: step(f, v)
+    if is_async(f):
+        return step_awaitable(f, value)
+    return carry_out(f, value)
+
+
+def step_until(f: Callable[[Any], Any], check: Callable[[Any], Any], value: Any, /) -> Any:
+    """``value = step(f, value)`` until ``check(value)`` is truthy; a failure ends the loop.
+
+    With an ``async def`` ``f`` (``check`` may be async too) it returns an awaitable.
+    """
+    if is_async(f):
+        return step_until_async(f, check, value)
+    while True:
+        value = carry_out(f, value)
+        if passes_through(value) or check(value):
+            return value
+
+
+def idempotency_key() -> str:
+    """A key stable across retries and resumes of the current step, for external APIs.
+
+    ``name/id/step``, with ``%`` and ``/`` in the name and id percent-escaped,
+    so no two steps of any workflows share a key.
+    """
+    scope = require_step("idempotency_key()")
+    run = scope.run
+    return f"{quote(run.name, safe='')}/{quote(run.id, safe='')}/{scope.step}"

@@ -1,0 +1,111 @@
+"""The package's layers import only downward, and never from inside a function."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import waku
+
+PACKAGE = Path(waku.__file__).parent
+
+# Each private module's layer; a module may import only from lower layers.
+# ``_stores`` is one layer: its modules import each other and lower layers only.
+LAYERS: dict[str, int] = {
+    "_errors": 0,
+    "_flow": 1,
+    "_codec": 1,
+    "_adapters": 1,
+    "_result": 1,
+    "_records": 2,
+    "_stores": 2,
+    "_config": 3,
+    "_engine": 4,
+    "_context": 5,
+    "_lifecycle": 6,
+    "_steps": 7,
+    "_continuations": 8,
+    "_drive": 9,
+    # the shells: none imports another
+    "_sync": 10,
+    "_aio": 10,
+    "_background": 10,
+    "_registry": 11,
+    "_callbacks": 12,
+    "_waker": 12,
+    "__init__": 99,
+}
+
+
+def modules() -> dict[str, ast.Module]:
+    return {
+        ".".join(path.relative_to(PACKAGE).with_suffix("").parts): ast.parse(path.read_text())
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+
+
+def unit(module: str) -> str:
+    """The layered unit a module belongs to: its top-level name under ``waku``."""
+    return module.split(".", maxsplit=1)[0]
+
+
+def imported(module: str, node: ast.ImportFrom) -> list[str]:
+    """The ``waku`` modules an import statement reaches (relative or absolute)."""
+    if node.level == 0:
+        base = node.module or ""
+        if not base.startswith("waku"):
+            return []
+        base = base.removeprefix("waku").removeprefix(".")
+    else:
+        package = module.split(".")[: -node.level] if module != "__init__" else []
+        if module.endswith("__init__"):
+            package = module.split(".")[:-1][: len(module.split(".")) - node.level]
+        base = ".".join([*package, *([node.module] if node.module else [])])
+    if base:
+        return [base]
+    return [alias.name for alias in node.names]  # ``from . import _waker``
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = {unit(m) for m in modules()} - set(LAYERS)
+    assert not missing, f"give these modules a layer in LAYERS: {sorted(missing)}"
+
+
+def test_imports_only_go_down_the_layers() -> None:
+    upward = []
+    for module, tree in modules().items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            for target in imported(module, node):
+                source_unit, target_unit = unit(module), unit(target)
+                if source_unit == target_unit == "_stores":
+                    continue
+                if LAYERS[target_unit] >= LAYERS[source_unit]:
+                    upward.append(f"{module} imports {target}")
+    assert not upward, "imports that do not go down a layer:\n" + "\n".join(upward)
+
+
+def test_no_import_inside_a_function() -> None:
+    inside = []
+    for module, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for child in ast.walk(node):
+                    if isinstance(child, (ast.Import, ast.ImportFrom)):
+                        inside.append(f"{module}:{child.lineno} in {node.name}()")
+    assert not inside, "imports inside functions:\n" + "\n".join(inside)
+
+
+def test_the_checks_see_an_upward_import() -> None:
+    tree = ast.parse("from ._drive import execute\n")
+    (node,) = tree.body
+    assert isinstance(node, ast.ImportFrom)
+    assert imported("_engine", node) == ["_drive"]
+    assert LAYERS[unit("_drive")] >= LAYERS[unit("_engine")]
+    (store_import,) = ast.parse("from .base import token_hash\n").body
+    assert isinstance(store_import, ast.ImportFrom)
+    assert imported("_stores.memory", store_import) == ["_stores.base"]
+    (up,) = ast.parse("from .._context import Run\n").body
+    assert isinstance(up, ast.ImportFrom)
+    assert imported("_stores.sqlite", up) == ["_context"]
