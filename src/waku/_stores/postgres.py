@@ -421,7 +421,7 @@ class PostgresStore:
             try:
                 return _execute(conn, statements)
             except psycopg.Error as error:
-                lost = isinstance(error, psycopg.OperationalError) and conn.broken
+                lost = isinstance(error, psycopg.OperationalError) and conn.closed
                 if lost:
                     log.warning(
                         "Lost the connection to PostgreSQL at %s while %s %s: %s",
