@@ -85,6 +85,18 @@ class Bench:
 
         return timed(run) / n
 
+    def store_steps(self, n: int) -> float:
+        """Seconds per step written straight to the store (start and result), no engine."""
+        self.runs += 1
+        wid, start, result = f"store-{self.runs}", b"S json bench:inc\n12344", RECORD
+
+        def run() -> None:
+            for step in range(1, n + 1):
+                self.store.store_start("seq", wid, step, start)
+                self.store.store_result("seq", wid, step, result)
+
+        return timed(run) / n
+
     def waku_steps(self, n: int) -> tuple[float, float]:
         """Seconds per executed step, and per replayed step, of one n-step workflow."""
         self.runs += 1
@@ -203,18 +215,21 @@ def in_threads(threads: int, work: Callable[[int], None]) -> float:
 
 def measure(bench: Bench) -> list[Row]:
     q = bench.quick
-    seq, replay_n, repeats = (200, 2_000, 3) if q else (1_000, 10_000, 7)
+    seq, replay_n, repeats = (200, 2_000, 3) if q else (1_000, 10_000, 15)
     tput_1, tput_8 = (30, 10) if q else (200, 50)
     rows: list[Row] = []
-    # Alternate the two, several times each: the server's and the machine's noise
-    # then hits both alike.
-    raws, steps = [], []
+    # Alternate the three, many times each: the server's and the machine's noise
+    # then hits them alike.
+    raws, stores, steps = [], [], []
     for _ in range(repeats):
         raws.append(bench.raw_insert(seq))
+        stores.append(bench.store_steps(seq))
         steps.append(bench.waku_steps(seq)[0])
-    raw, step = statistics.median(raws), statistics.median(steps)
+    raw, alone, step = (statistics.median(x) for x in (raws, stores, steps))
     rows.append(Row("raw single-row INSERT, autocommit", raw * 1e6, "µs"))
+    rows.append(Row("store_start + store_result, no engine", alone * 1e6, "µs"))
     rows.append(Row(f"Waku step, {seq}-step workflow", step * 1e6, "µs"))
+    rows.append(Row("store alone ÷ raw INSERT", alone / raw, "x"))
     rows.append(Row("Waku step ÷ raw INSERT", step / raw, "x", "≤ 1.3"))
 
     _, replay = bench.waku_steps(replay_n)

@@ -511,10 +511,19 @@ class PostgresStore:
         )
 
 
+# One cursor per pooled connection, kept for its next use: a cursor costs more to
+# make than a short statement costs to send.
+_cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def _execute(conn: Connection, statements: list[Statement]) -> list[Any]:
     """One statement as is, several in a pipeline: one round trip, one implicit transaction."""
+    cursor: Any
     if len(statements) == 1:
-        cursor = conn.execute(*statements[0], binary=True)
+        cursor = _cursors.get(conn)
+        if cursor is None or cursor.closed:
+            cursor = _cursors[conn] = conn.cursor()
+        cursor.execute(*statements[0], binary=True)
     else:
         with conn.pipeline():
             for query, args in statements:
