@@ -33,6 +33,8 @@ class TimedStore:
     """Forwards every attribute to a store, timing the calls made on one thread."""
 
     def __init__(self, inner: Any, loop_thread: int, delay: float = 0.0) -> None:
+        # A store whose calls take time blocks, whatever the store it wraps says.
+        self.blocking = delay > 0 or getattr(inner, "blocking", True)
         self._inner = inner
         self._loop_thread = loop_thread
         self._delay = delay

@@ -61,8 +61,8 @@ def background() -> Any:
 
 def main() -> None:
     global PHASE
-    path, scenario, PHASE = sys.argv[1:4]
-    store = waku.SQLiteStore(path)  # type: ignore[attr-defined,unused-ignore]
+    url, scenario, PHASE = sys.argv[1:4]
+    store = waku.set_store(url)
     if scenario == "background":
         result = waku.run_workflow("restart-bg", background, workflow_id="bg", store=store)
         if PHASE == "crash":

@@ -1,6 +1,6 @@
-"""A process that starts, re-runs or completes a callback workflow on a SQLite file.
+"""A process that starts, re-runs or completes a callback workflow on a durable store.
 
-``python -m tests.callback_child start|rerun|complete DB [TOKEN] [TTL]`` prints one JSON line.
+``python -m tests.callback_child start|rerun|complete STORE_URL [TOKEN]`` prints one JSON line.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ waku.register_workflow("restartable", flow)
 
 
 def main() -> None:
-    command, db = sys.argv[1], sys.argv[2]
-    store = waku.SQLiteStore(db)
+    command, url = sys.argv[1], sys.argv[2]
+    store = waku.set_store(url)
     if command == "complete":
         result = waku.run_workflow_from_callback(
             sys.argv[3], {"amount": 45, "by": "ana"}, store=store
@@ -45,7 +45,9 @@ def main() -> None:
         result = waku.run_callback_workflow("restartable", 45, workflow_id="r-1", store=store)
     value = result.result
     print(json.dumps({"result": value if isinstance(value, str) else "pending"}), flush=True)
-    store.close()
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
     os._exit(0)  # no deadline timer carries on: only the stored deadline counts
 
 

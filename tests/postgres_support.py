@@ -8,9 +8,11 @@ from CI without anyone noticing.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +92,12 @@ def throwaway_store(**options: Any) -> ThrowawayPostgresStore:
     """A store for one test, or a skip (a failure under CI=true) without a server."""
     require_server()
     return ThrowawayPostgresStore(**options)
+
+
+def throwaway_url(_folder: Path) -> str:
+    """A store URL with a fresh schema, for child processes; dropped when the tests end."""
+    dsn = require_server()
+    schema = new_schema()
+    atexit.register(drop_schema, schema)  # the children's store is opened by URL, not here
+    waku.PostgresStore(dsn, schema=schema).close()  # made now, so that children start quickly
+    return f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"

@@ -21,6 +21,7 @@ from .async_helpers import (
     pid_of_worker,
     results,
 )
+from .stores.kinds import LEASES, store_fixture
 
 # The seed's async cases: a background step, then a plain one.
 
@@ -289,9 +290,10 @@ def _greet_inline(payload: Any) -> Any:
     return waku.pipe(payload, waku.step(send), waku.step(lambda reply: f"hi {reply}"))
 
 
-def test_the_lease_is_held_while_a_background_step_runs(store: StepStore) -> None:
-    if not isinstance(store, waku.LeaseStore):
-        pytest.skip("the store has no leases")
+leased_store = store_fixture(LEASES)
+
+
+def test_the_lease_is_held_while_a_background_step_runs(leased_store: StepStore) -> None:
     gate = threading.Event()
 
     def blocked(x: int) -> int:

@@ -12,6 +12,8 @@ import pytest
 import waku
 from waku import StepStore
 
+from .stores.kinds import STATUSES, store_fixture
+
 seen: list[Any] = []
 
 
@@ -195,10 +197,11 @@ def test_callback_payload_the_codec_cannot_store_is_refused_before_spending(
     assert done.result == "45 was input, output: 46"
 
 
-def test_status_is_waiting_until_the_callback_comes(store: StepStore) -> None:
-    if not isinstance(store, waku.WorkflowStatusStore):
-        pytest.skip("the store keeps no workflow status")
+status_store = store_fixture(STATUSES)
+
+
+def test_status_is_waiting_until_the_callback_comes(status_store: Any) -> None:
     waku.run_callback_workflow("callback-wf", 45, workflow_id="cb-11")
-    assert store.get_workflow_status("callback-wf", "cb-11") == "waiting"
+    assert status_store.get_workflow_status("callback-wf", "cb-11") == "waiting"
     waku.run_workflow_from_callback(tokens[0], {"input": 45, "output": 46})
-    assert store.get_workflow_status("callback-wf", "cb-11") == "succeeded"
+    assert status_store.get_workflow_status("callback-wf", "cb-11") == "succeeded"

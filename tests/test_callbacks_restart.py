@@ -12,9 +12,6 @@ from typing import Any
 
 import pytest
 
-import waku
-
-pytestmark = pytest.mark.skipif(not hasattr(waku, "SQLiteStore"), reason="needs waku.SQLiteStore")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,8 +28,8 @@ def child(*args: str, ttl: float = 0) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def test_a_waiting_workflow_is_completed_from_another_process(tmp_path: Path) -> None:
-    db = str(tmp_path / "waku.db")
+def test_a_waiting_workflow_is_completed_from_another_process(durable_url: str) -> None:
+    db = durable_url
     started = child("start", db)
     token = started[0]["token"]
     assert started[1] == {"result": "pending"}
@@ -40,13 +37,16 @@ def test_a_waiting_workflow_is_completed_from_another_process(tmp_path: Path) ->
     assert child("complete", db, token) == [{"result": "approved 45 by ana"}]
 
 
-def test_a_restart_keeps_the_original_deadline(tmp_path: Path) -> None:
-    db = str(tmp_path / "waku.db")
+def test_a_restart_keeps_the_original_deadline(durable_url: str) -> None:
+    db = durable_url
     began = time.time()
     # No process is alive when the deadline passes: only the stored deadline counts.
     token = child("start", db, ttl=4)[0]["token"]
-    assert child("rerun", db, ttl=4) == [{"result": "pending"}]
-    time.sleep(max(0.0, began + 4.1 - time.time()))
+    started = time.time()  # the deadline lies between began + 4 and started + 4
+    rerun = child("rerun", db, ttl=4)
+    if time.time() < began + 4:  # a loaded machine may take longer than the deadline
+        assert rerun == [{"result": "pending"}]
+    time.sleep(max(0.0, started + 4.1 - time.time()))
     assert child("rerun", db, ttl=60) == [{"result": "timed out: CallbackTimeoutError"}]
     with pytest.raises(subprocess.CalledProcessError) as refused:
         child("complete", db, token)

@@ -119,7 +119,7 @@ def test_workflow_ids_are_fresh_uuids_and_names_are_checked(store: StepStore) ->
     "payload",
     [
         b"garbage without header",
-        b"X json m:f\n1",  # unknown kind
+        b"Q json m:f\n1",  # unknown kind
         b"R json tests.test_engine:double\n{not json",
         b"R json tests.test_engine:double\n1 trailing",
         b'R json tests.test_engine:double\n{"$t":"tuple"}',

@@ -26,13 +26,17 @@ LAYERS: dict[str, int] = {
     "_steps": 7,
     "_continuations": 8,
     "_drive": 9,
+    "_step_api": 10,
     # the shells: none imports another
-    "_sync": 10,
-    "_aio": 10,
-    "_background": 10,
-    "_registry": 11,
-    "_callbacks": 12,
-    "_waker": 12,
+    "_sync": 11,
+    "_aio": 11,
+    "_background": 11,
+    "_registry": 12,
+    "_callbacks": 13,
+    "_waker": 13,
+    "_runtime": 14,
+    "_worker": 15,
+    "_decorators": 15,
     "__init__": 99,
 }
 

@@ -146,3 +146,82 @@ def test_a_continuation_never_reads_the_history_before_the_step_is_stored(
     threading.Timer(0.3, checking.hold_result.set).start()
     assert first.wait(10).result == 2
     assert checking.reads == 2 and checking.read_too_early == 0
+
+
+transform_tokens: list[str] = []
+
+
+def _transform_named(module: str) -> Any:
+    def shout(payload: str) -> str:
+        return payload.upper()
+
+    shout.__module__ = module
+    shout.__qualname__ = "shout"
+    return shout
+
+
+def test_a_transform_of_the_script_run_as_main_is_named_as_its_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shout = _transform_named("__main__")
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", "/srv/app/approvals.py")
+
+    def ask(value: str) -> str:
+        transform_tokens.append(waku.create_callback_token(shout))
+        return value
+
+    waku.register_workflow("main-transform", lambda p: waku.step(ask, p))
+    with waku.SQLiteStore(tmp_path / "w.db") as store:
+        waku.run_callback_workflow("main-transform", "hi", workflow_id="t", store=store)
+        # The delivering process imports ``approvals``, the script's module name.
+        with pytest.raises(waku.NonDeterminismError, match=r"approvals:shout.*not spent"):
+            waku.run_workflow_from_callback(transform_tokens[-1], "yes", store=store)
+        module = types.ModuleType("approvals")
+        module.shout = shout  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "approvals", module)
+        done = waku.run_workflow_from_callback(transform_tokens[-1], "yes", store=store)
+        assert done.result == "YES"
+
+
+def test_a_transform_of_code_given_to_python_c_is_refused_at_token_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shout = _transform_named("__main__")
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)
+    monkeypatch.delattr(sys.modules["__main__"], "__file__", raising=False)
+
+    def ask(value: str) -> str:
+        transform_tokens.append(waku.create_callback_token(shout))
+        return value
+
+    waku.register_workflow("c-transform", lambda p: waku.step(ask, p))
+    with waku.SQLiteStore(tmp_path / "w.db") as store:
+        result = waku.run_callback_workflow("c-transform", "hi", workflow_id="t", store=store)
+        assert isinstance(result.result, waku.SerializationError)
+        assert "module level" in str(result.result)
+        assert -1 not in store.get_steps("c-transform", "t")
+
+
+def test_a_transform_this_process_cannot_find_is_refused_before_spending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = types.ModuleType("waku_test_transforms")
+    module.shout = _transform_named("waku_test_transforms")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "waku_test_transforms", module)
+
+    def ask(value: str) -> str:
+        transform_tokens.append(waku.create_callback_token(module.shout))
+        return value
+
+    waku.register_workflow("lost-transform", lambda p: waku.step(ask, p))
+    with waku.SQLiteStore(tmp_path / "w.db") as store:
+        waku.run_callback_workflow("lost-transform", "hi", workflow_id="t", store=store)
+        monkeypatch.delitem(sys.modules, "waku_test_transforms")
+        with pytest.raises(
+            waku.NonDeterminismError, match=r"waku_test_transforms:shout.*not spent"
+        ):
+            waku.run_workflow_from_callback(transform_tokens[-1], "yes", store=store)
+        monkeypatch.setitem(sys.modules, "waku_test_transforms", module)
+        done = waku.run_workflow_from_callback(transform_tokens[-1], "yes", store=store)
+        assert done.result == "YES"

@@ -16,6 +16,7 @@ from ._callbacks import (
 )
 from ._codec import Codec, JsonCodec, PickleCodec
 from ._config import get_store, set_store
+from ._decorators import Workflow, enqueue, workflow
 from ._errors import (
     CallbackTimeoutError,
     InvalidTokenError,
@@ -28,16 +29,28 @@ from ._errors import (
     UnknownWorkflowError,
     WakuError,
     WorkflowCancelled,
+    WorkflowCancelledError,
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
-from ._stores.base import LeaseStore, StepStore, WorkflowStatusStore
+from ._runtime import Recovered, WorkflowHandle, cancel, fork, recover
+from ._step_api import StepFunction
+from ._stores.base import (
+    InspectStore,
+    LeaseStore,
+    QueueStore,
+    StepRow,
+    StepStore,
+    WorkflowRow,
+    WorkflowStatusStore,
+)
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
+from ._worker import Worker, WorkerStopping
 
 if _TYPE_CHECKING:
     from ._stores.postgres import PostgresStore
@@ -47,6 +60,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CallbackTimeoutError",
     "Codec",
+    "InspectStore",
     "InvalidTokenError",
     "JsonCodec",
     "LeaseStore",
@@ -55,32 +69,46 @@ __all__ = [
     "NotInWorkflowError",
     "PickleCodec",
     "PostgresStore",
+    "QueueStore",
     "RecordKind",
+    "Recovered",
     "SQLiteStore",
     "SerializationError",
     "Status",
     "StepFailed",
+    "StepFunction",
+    "StepRow",
     "StepStore",
     "StoreError",
     "StoreNotSetError",
     "TokenAlreadyUsedError",
     "UnknownWorkflowError",
     "WakuError",
+    "Worker",
+    "WorkerStopping",
+    "Workflow",
     "WorkflowCancelled",
+    "WorkflowCancelledError",
+    "WorkflowHandle",
     "WorkflowLockedError",
     "WorkflowResult",
+    "WorkflowRow",
     "WorkflowStatusStore",
     "__version__",
     "call",
+    "cancel",
     "create_callback_token",
     "create_callback_token_async",
     "else_",
+    "enqueue",
     "fail_callback",
+    "fork",
     "get_store",
     "idempotency_key",
     "is_failure",
     "pipe",
     "pipe_async",
+    "recover",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",
@@ -91,6 +119,7 @@ __all__ = [
     "step_async",
     "step_until",
     "then",
+    "workflow",
 ]
 
 

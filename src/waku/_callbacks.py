@@ -27,7 +27,16 @@ from ._codec import qualified_name, resolve
 from ._context import Run, StepScope, local_transforms, new_run, require_step
 from ._errors import InvalidTokenError, NonDeterminismError, SerializationError, WorkflowLockedError
 from ._lifecycle import later_outcome
-from ._records import Record, body_json, callback_record, error_record, parse, waiting_marker
+from ._records import (
+    Record,
+    body_json,
+    callback_record,
+    error_record,
+    find_function,
+    module_name,
+    parse,
+    waiting_marker,
+)
 from ._registry import lookup, resume
 from ._result import WorkflowResult
 from ._steps import offload, pending
@@ -99,7 +108,13 @@ def _mint(scope: StepScope, transform: Transform | None, ttl: float | None) -> s
 def _transform_reference(run: Run, scope: StepScope, transform: Transform | None) -> str | None:
     if transform is None:
         return None
-    reference = qualified_name(transform) if hasattr(transform, "__qualname__") else ""
+    module = getattr(transform, "__module__", None)
+    qualname = getattr(transform, "__qualname__", "")
+    if module == "__main__" and "<" not in qualname and module_name(module) != module:
+        # The script's own module: importing it here again would run it twice, so it
+        # is named as other processes import it, like a step function.
+        return f"{module_name(module)}:{qualname}"
+    reference = qualified_name(transform) if qualname else ""
     try:
         found = resolve(reference) is transform
     except (ImportError, AttributeError, ValueError):
@@ -109,7 +124,8 @@ def _transform_reference(run: Run, scope: StepScope, transform: Transform | None
     if run.traits.durable:
         raise SerializationError(
             f"{run.where(scope.step)}: the callback transform {transform!r} cannot be found "
-            "again after a restart; pass a function defined at module level"
+            "again after a restart; pass a function defined at module level (not in code "
+            "given to python -c)"
         )
     key = f"local:{id(transform)}"
     local_transforms[key] = transform
@@ -178,7 +194,22 @@ def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Re
     if data["expires"] is not None and time.time() >= data["expires"]:
         raise InvalidTokenError(f"Callback token for {run.where(step)} expired.")
     _check_findable(run, step, waiting.function)
+    _check_transform(run, step, data["transform"])
     return run, step, secret, waiting
+
+
+def _check_transform(run: Run, step: int, reference: str | None) -> None:
+    """Refuse, before the token is spent, a delivery whose transform cannot run here."""
+    if reference is None or reference in local_transforms:
+        return
+    try:
+        find_function(reference)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise NonDeterminismError(
+            f"{run.where(step)} transforms its callback with {reference}, which this process "
+            f"cannot find ({type(error).__name__}: {error}); the token was not spent. Import "
+            "the module that defines it before delivering the callback"
+        ) from None
 
 
 def _check_findable(run: Run, step: int, function: str) -> None:

@@ -31,7 +31,14 @@ def get_store() -> StepStore:
         url = os.environ.get("WAKU_STORE")
         if not url:
             raise StoreNotSetError
-        return set_store(url)
+        try:
+            return set_store(url)
+        except StoreError as error:
+            # The URL is not in the user's code: say where to look for it.
+            raise StoreError(
+                f"{error} (the URL {url!r} came from the WAKU_STORE environment variable; "
+                "fix or unset it)"
+            ) from None
     return _default
 
 

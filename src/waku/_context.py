@@ -36,6 +36,8 @@ class Run:
     """Values for this run only, by step: a failure seen once, then run again."""
     suspensions: list[Suspend] = field(default_factory=list)
     """Why steps of this run could not finish now, and until when."""
+    halt: BaseException | None = None
+    """A signal the run raises at its next step: it was cancelled, or its worker stops."""
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

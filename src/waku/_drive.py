@@ -26,7 +26,7 @@ from ._flow import is_async, is_pending
 from ._lifecycle import begin, conclude, delivered_meanwhile, mark_failed, release
 from ._records import decode, input_record, parse
 from ._result import WorkflowResult
-from ._steps import offload
+from ._steps import Suspended, offload, pending
 
 log = logging.getLogger("waku")
 
@@ -48,6 +48,8 @@ def execute(run: Run, body: Body) -> WorkflowResult:
         token = current_run.set(run)
         try:
             result = body.fn(*args)
+        except Suspended:
+            result = pending()  # a decorated step cannot finish now
         finally:
             current_run.reset(token)
         refuse_awaitable(run, result)
@@ -72,6 +74,8 @@ async def execute_async(run: Run, body: Body) -> WorkflowResult:
             result = body.fn(*args)
             if inspect.isawaitable(result):
                 result = await result
+        except Suspended:
+            result = pending()  # a decorated step cannot finish now
         finally:
             current_run.reset(token)
     except BaseException as error:

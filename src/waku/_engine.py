@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from ._codec import Codec
 from ._errors import CallbackTimeoutError, NonDeterminismError
 from ._records import (
+    CANCEL_STEP,
     EXTERNAL,
     Record,
     RecordKind,
@@ -188,13 +189,18 @@ def _not_a_step(at: Position, record: Record) -> Decision:
 
 Handler = Callable[[Position, Record], Decision]
 _ON_RECORD: dict[RecordKind, Handler] = {
+    **dict.fromkeys(RecordKind, _not_a_step),
     RecordKind.RESULT: _replay_result,
     RecordKind.ERROR: _run_again,
     RecordKind.CALLBACK: _deliver,
-    RecordKind.INPUT: _not_a_step,
-    RecordKind.START: _not_a_step,
-    RecordKind.WAITING: _not_a_step,
 }
+
+
+def is_cancelled(history: Mapping[int, bytes]) -> bool:
+    """Whether the workflow was cancelled (its cancel record is in the history)."""
+    return CANCEL_STEP in history
+
+
 _ON_MARKER: dict[RecordKind, Handler] = {
     **dict.fromkeys(RecordKind, _not_a_step),
     RecordKind.WAITING: _await_callback,

@@ -11,6 +11,7 @@
           ├── SerializationError       a value the codec cannot store faithfully
           ├── NonDeterminismError      resume calls another step function at a position
           ├── UnknownWorkflowError     no function registered under a workflow name
+          ├── WorkflowCancelledError   a cancelled workflow cannot be run or resumed
           ├── CallbackTimeoutError     a waiting step's deadline passed (its failure value)
           └── InvalidTokenError        unknown, forged, expired or spent callback token
                └── TokenAlreadyUsedError  the token was already spent
@@ -87,6 +88,10 @@ class UnknownWorkflowError(WakuError):
             "Call register_workflow (or decorate it with @waku.workflow) before running it."
         )
         self.name = name
+
+
+class WorkflowCancelledError(WakuError):
+    """The workflow was cancelled: running or resuming it is refused."""
 
 
 class CallbackTimeoutError(WakuError):

@@ -112,9 +112,13 @@ def else_(f: Callable[[Exception], Any], value: Any = MISSING, /) -> Any:
 
 
 def pipe(value: Any, *fns: Callable[[Any], Any]) -> Any:
-    """Thread ``value`` through ``fns`` left to right (Clojure's ``->>``)."""
+    """Thread ``value`` through ``fns`` left to right (Clojure's ``->>``).
+
+    A step function (``waku.step(f)``) gives its failure as the value here,
+    so later steps pass it on and ``else_`` can handle it.
+    """
     for f in fns:
-        value = f(value)
+        value = getattr(f, "__waku_pipe__", f)(value)
     return value
 
 
@@ -124,7 +128,7 @@ async def pipe_async(value: Any, *fns: Callable[[Any], Any]) -> Any:
     if inspect.isawaitable(value):
         value = await value
     for f in fns:
-        value = f(value)
+        value = getattr(f, "__waku_pipe__", f)(value)
         if inspect.isawaitable(value):
             value = await value
     return value

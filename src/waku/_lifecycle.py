@@ -10,9 +10,15 @@ from concurrent.futures import Future
 from typing import Any
 
 from ._context import Run
-from ._engine import wake_time
-from ._errors import SerializationError, WorkflowLockedError
+from ._engine import is_cancelled, wake_time
+from ._errors import (
+    SerializationError,
+    WorkflowCancelled,
+    WorkflowCancelledError,
+    WorkflowLockedError,
+)
 from ._flow import is_failure, is_pending
+from ._records import CANCEL_STEP
 from ._result import WorkflowResult
 from ._stores.base import DEFAULT_LEASE_TTL, new_owner
 
@@ -68,6 +74,12 @@ class _Renewer:
             return
         if not kept:
             log.error("%s lost its lease to another process; its steps may run twice", run.where())
+        try:
+            if run.store.get_result(run.name, run.id, CANCEL_STEP) is not None:
+                # Cancelled from elsewhere: stop at the next step.
+                run.halt = WorkflowCancelled(f"{run.where()} was cancelled")
+        except Exception:
+            log.exception("reading whether %s was cancelled failed", run.where())
 
 
 _renewer = _Renewer()
@@ -96,6 +108,7 @@ def take_lease(run: Run) -> None:
 def release(run: Run) -> None:
     """Give the lease back: the run is over and nothing carries it on."""
     _renewer.remove(run)
+    _track(run, alive=False)
     leases = run.traits.leases
     if leases is not None and run.owner:
         leases.release_lease(run.name, run.id, run.owner)
@@ -105,13 +118,42 @@ def hand_over(previous: Run, successor: Run) -> None:
     """``successor`` continues ``previous``: same owner, so its lease carries over."""
     successor.owner = previous.owner
     _renewer.remove(previous)
+    _track(previous, alive=False)
+
+
+_live: dict[tuple[int, str, str], set[Run]] = {}
+_live_lock = threading.Lock()
+
+
+def live_runs(store: object, name: str, workflow_id: str) -> list[Run]:
+    """The runs of this workflow alive in this process (a cancel reaches them at once)."""
+    with _live_lock:
+        return list(_live.get((id(store), name, workflow_id), ()))
+
+
+def _track(run: Run, alive: bool) -> None:
+    key = (id(run.store), run.name, run.id)
+    with _live_lock:
+        runs = _live.setdefault(key, set())
+        if alive:
+            runs.add(run)
+        else:
+            runs.discard(run)
+        if not runs:
+            del _live[key]
 
 
 def begin(run: Run) -> None:
     """Take the lease, read the history in one query, record that the run is running."""
     take_lease(run)
+    _track(run, alive=True)
     try:
         run.history = dict(run.store.get_steps(run.name, run.id))
+        if is_cancelled(run.history):
+            raise WorkflowCancelledError(
+                f"{run.where()} was cancelled; it is not run again. Fork it "
+                "(waku.fork) to run it from a step under a new id"
+            )
         statuses = run.traits.statuses
         if statuses is not None:
             statuses.set_workflow_status(run.name, run.id, "running")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, NamedTuple
 
-from ._codec import Codec, JsonCodec, qualified_name
+from ._codec import Codec, JsonCodec, qualified_name, resolve
 from ._errors import SerializationError, StoreError
 
 
@@ -33,6 +33,7 @@ class RecordKind(str, enum.Enum):
     ERROR = "E"  # a step attempt failed; the body is JSON type/message/traceback
     WAITING = "W"  # a step waits for a callback; stored at -step, body is JSON
     CALLBACK = "C"  # the outside world's payload for a waiting step, not yet transformed
+    CANCELLED = "X"  # the workflow was cancelled; stored at CANCEL_STEP, body is JSON
 
 
 class Status(str, enum.Enum):
@@ -46,6 +47,9 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+
+CANCEL_STEP = -(2**31)
+"""The key of a workflow's cancel record: below every step's waiting marker."""
 
 EXTERNAL = "-"
 """The function field of records the outside world writes (inputs, callbacks)."""
@@ -224,16 +228,17 @@ def function_name(f: Any) -> str:
         f = getattr(f, "__func__", f)  # bound methods
         if type(f) is not FunctionType:
             target = f if hasattr(f, "__qualname__") else type(f)  # callable objects
-            name = f"{_module_name(getattr(target, '__module__', '?'))}:{target.__qualname__}"
+            name = f"{module_name(getattr(target, '__module__', '?'))}:{target.__qualname__}"
             return name.replace(" ", "_")
     module = f.__module__
-    name = f"{module if module != '__main__' else _module_name(module)}:{f.__qualname__}"
+    name = f"{module if module != '__main__' else module_name(module)}:{f.__qualname__}"
     if f.__name__ == "<lambda>":
         name += "#" + code_hash(f.__code__)
     return name.replace(" ", "_")
 
 
-def _module_name(module: str) -> str:
+def module_name(module: str) -> str:
+    """The name a module has when imported; for ``__main__``, the script's own module name."""
     if module != "__main__":
         return module
     main = sys.modules.get("__main__")
@@ -248,17 +253,35 @@ def _module_name(module: str) -> str:
     return module
 
 
+def find_function(reference: str) -> Any:
+    """The function a ``module:qualname`` reference names, importing its module if needed.
+
+    A reference to the script this process runs as ``__main__`` (see
+    ``function_name``) is looked up there: importing the script under its
+    own name would run it a second time.
+    """
+    module, _, qualname = reference.partition(":")
+    if module not in sys.modules and module != "__main__" and module == module_name("__main__"):
+        reference = f"__main__:{qualname}"
+    return resolve(reference)
+
+
 @functools.lru_cache(maxsize=4096)
 def code_hash(code: CodeType) -> str:
-    """Eight hex digits that change when a function's code does, not when it moves."""
+    """Eight hex digits that change with what a function names and holds, not where it is.
+
+    Built from the names, parameters and constants of the code (and of code
+    nested in it), not its bytecode, which differs between Python versions:
+    an upgrade must not make in-flight workflows look changed. The price:
+    lambdas that differ only in an operator (``x + 1``, ``x - 1``) share it.
+    """
     digest = hashlib.sha256()
     _feed(digest, code)
     return str(digest.hexdigest()[:8])
 
 
 def _feed(digest: Any, code: CodeType) -> None:
-    digest.update(code.co_code)
-    digest.update(repr(code.co_names).encode())
+    digest.update(repr((code.co_argcount, code.co_varnames, code.co_names)).encode())
     for const in code.co_consts:
         if isinstance(const, CodeType):
             _feed(digest, const)  # nested code: its repr holds an address and a line

@@ -14,11 +14,10 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from ._codec import resolve
 from ._context import Run, StepScope, current_step, local_transforms, require_run
 from ._engine import Decision, Deliver, Execute, Replay, Suspend, after_tokens, decide_step
 from ._flow import is_failure, passes_through
-from ._records import error_record, function_name, result_record, start_record
+from ._records import error_record, find_function, function_name, result_record, start_record
 
 T = TypeVar("T")
 
@@ -34,7 +33,17 @@ class Passed:
         self.value = value
 
 
-def open_step(f: Callable[..., Any], value: Any) -> Passed | tuple[StepScope, Decision]:
+class Suspended(BaseException):
+    """Raised out of a decorated step that cannot finish now: the run stops there, pending.
+
+    A signal, not an error (like ``WorkflowCancelled``): no ``then`` or
+    ``except Exception`` in the workflow turns it into a value.
+    """
+
+
+def open_step(
+    f: Callable[..., Any], value: Any, function: str | None = None
+) -> Passed | tuple[StepScope, Decision]:
     """Take the step's number now and ask the engine what to do with it."""
     if type(value) in _PLAIN_VALUES:
         pass  # the common case, on every step: neither a failure, a future nor awaitable
@@ -48,10 +57,12 @@ def open_step(f: Callable[..., Any], value: Any) -> Passed | tuple[StepScope, De
             "await it first, or chain async steps with waku.pipe_async"
         )
     run = require_run()
+    if run.halt is not None:
+        raise run.halt
     n = run.take_step()
     if n in run.overrides:
         return Passed(run.overrides.pop(n))
-    function = function_name(f)
+    function = function or function_name(f)
     decision = decide_step(
         run.history, run.traits.codec, run.name, run.id, step=n, function=function
     )
@@ -127,7 +138,7 @@ def deliver(run: Run, step: int, decision: Deliver) -> Any:
     """Turn a callback's payload into the step's result: transform once, store."""
     value = decision.value
     if decision.transform is not None:
-        transform = local_transforms.get(decision.transform) or resolve(decision.transform)
+        transform = local_transforms.get(decision.transform) or find_function(decision.transform)
         try:
             value = transform(value)
         except Exception as error:  # a failing transform fails the step
@@ -139,9 +150,9 @@ def deliver(run: Run, step: int, decision: Deliver) -> Any:
     return value
 
 
-def step(f: Callable[[Any], Any], value: Any) -> Any:
+def step(f: Callable[[Any], Any], value: Any, function: str | None = None) -> Any:
     """A persistent step, carried out in the calling thread."""
-    opened = open_step(f, value)
+    opened = open_step(f, value, function)
     if isinstance(opened, Passed):
         return opened.value
     scope, decision = opened
@@ -158,12 +169,18 @@ async def offload(run: Run, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``: inline for a store that never blocks, else in a worker thread."""
     if run.traits.blocking:
         return await asyncio.to_thread(fn, *args)
-    return fn(*args)
+    result = fn(*args)
+    # Yield once, as a thread hop would: a thousand workflows started together then
+    # share the loop in small slices instead of each running to its end in one turn.
+    await asyncio.sleep(0)
+    return result
 
 
-def step_awaitable(f: Callable[[Any], Awaitable[Any]], value: Any) -> Awaitable[Any]:
+def step_awaitable(
+    f: Callable[[Any], Awaitable[Any]], value: Any, function: str | None = None
+) -> Awaitable[Any]:
     """``step`` for an ``async def`` ``f``: number and replay decided now, I/O when awaited."""
-    return _carry_out(open_step(f, value), f, value)
+    return _carry_out(open_step(f, value, function), f, value)
 
 
 async def _carry_out(

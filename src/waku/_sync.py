@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, overload
+from typing import Any, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 
 from ._context import new_run, require_step
@@ -11,9 +11,13 @@ from ._drive import Body, execute
 from ._flow import MISSING, is_async, passes_through
 from ._records import function_name
 from ._result import WorkflowResult
+from ._step_api import StepFunction
 from ._steps import step as carry_out
 from ._steps import step_awaitable, step_until_async
 from ._stores.base import StepStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def run_workflow(
@@ -38,19 +42,31 @@ def run_workflow(
 
 
 @overload
-def step(f: Callable[[Any], Any], /) -> Callable[[Any], Any]: ...
+def step(f: Callable[P, R], /) -> StepFunction[P, R]: ...
+@overload
+def step(
+    f: None = None, /, *, name: str | None = None
+) -> Callable[[Callable[P, R]], StepFunction[P, R]]: ...
 @overload
 def step(f: Callable[[Any], Any], value: Any, /) -> Any: ...
-def step(f: Callable[[Any], Any], value: Any = MISSING, /) -> Any:
+def step(f: Any = None, value: Any = MISSING, /, *, name: str | None = None) -> Any:
     """A persistent step: the stored result if there is one, else ``f(value)``, stored.
 
-    A failure or pending value passes through without taking a step number.
-    With an ``async def`` ``f`` it returns an awaitable (its number is taken
-    at the call, so ``asyncio.gather`` replays deterministically).
-    With one argument, returns the one-argument step function.
+    A failure or pending value passes through without taking a step number,
+    and ``f``'s failure is returned as the value. With an ``async def`` ``f``
+    it returns an awaitable (its number is taken at the call, so
+    ``asyncio.gather`` replays deterministically).
+
+    With one argument (or as a decorator, ``@waku.step`` or
+    ``@waku.step(name=...)``) it makes ``f`` a step function: inside a
+    workflow a persistent step taking any arguments, whose failure is raised
+    when called directly and is a value when threaded through ``pipe``;
+    outside a workflow a plain call.
     """
+    if f is None:
+        return lambda fn: StepFunction(fn, name=name)
     if value is MISSING:
-        return lambda v: step(f, v)
+        return StepFunction(f, name=name)
     if is_async(f):
         return step_awaitable(f, value)
     return carry_out(f, value)

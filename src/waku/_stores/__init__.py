@@ -24,4 +24,5 @@ def open_store(url: str) -> Any:
         raise StoreError(f"Unknown store URL {url!r}: expected one of {known}")
     module_name, class_name = SCHEMES[scheme]
     store_class = getattr(importlib.import_module(module_name), class_name)
-    return store_class.from_url(rest) if hasattr(store_class, "from_url") else store_class()
+    # from_url raises StoreError naming the URL when its path or options are bad.
+    return store_class.from_url(rest)

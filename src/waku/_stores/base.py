@@ -17,7 +17,7 @@ import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -120,6 +120,111 @@ class LeaseStore(Protocol):
 
     def release_lease(self, workflow_name: str, workflow_id: str, owner: str) -> None:
         """Drop the lease if ``owner`` holds it; otherwise do nothing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRow:
+    """A workflow's record as a store keeps it (payloads still encoded)."""
+
+    workflow_name: str
+    workflow_id: str
+    status: str
+    created_at: float
+    updated_at: float
+    queue: str | None = None
+    result: bytes | None = None
+    wake_at: float | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    """One step's record as a store keeps it; step 0 is the input, ``-n`` a marker."""
+
+    step: int
+    function: str | None
+    status: str
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+    input: bytes | None
+    output: bytes | None
+
+
+@runtime_checkable
+class InspectStore(Protocol):
+    """Optional: read workflows and their steps back, list them, and delete finished ones."""
+
+    def get_workflow_row(self, workflow_name: str, workflow_id: str) -> WorkflowRow | None:
+        """The workflow's record, or None for one this store never saw."""
+        ...
+
+    def list_workflow_rows(
+        self,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        before: tuple[float, str, str] | None = None,
+    ) -> list[WorkflowRow]:
+        """Newest first by ``(created_at, workflow_name, workflow_id)``; ``before`` pages on.
+
+        ``before`` is that key of the last row of the previous page: rows
+        strictly older are returned. Served by an index, so a page costs the
+        same whatever the table holds.
+        """
+        ...
+
+    def get_step_rows(self, workflow_name: str, workflow_id: str) -> list[StepRow]:
+        """Every step record of the workflow (inputs, markers included), by step number."""
+        ...
+
+    def delete_workflows(
+        self, *, older_than: float, statuses: Sequence[str], limit: int
+    ) -> list[tuple[str, str]]:
+        """Delete up to ``limit`` workflows whose status is in ``statuses`` (finished ones
+        only: succeeded, failed, cancelled) and whose last update is before
+        ``older_than``, with their steps and tokens, in one short transaction.
+        Returns the ``(name, id)`` pairs removed; fewer than ``limit`` means no more.
+        """
+        ...
+
+
+@runtime_checkable
+class QueueStore(Protocol):
+    """Optional: queued workflows, and claiming work for a worker atomically."""
+
+    def enqueue_workflow(
+        self, workflow_name: str, workflow_id: str, queue: str, payload: bytes
+    ) -> bool:
+        """Create the workflow with status ``queued`` on ``queue`` and its input record
+        (``payload`` stored as step 0), in one transaction. Idempotent: when the
+        workflow exists already nothing changes and False is returned.
+        """
+        ...
+
+    def claim_workflows(
+        self,
+        queues: Sequence[str],
+        owner: str,
+        ttl: float,
+        limit: int,
+        concurrency: Mapping[str, int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Take the lease (for ``owner``, ``ttl`` seconds) on up to ``limit`` workflows
+        ready to run, atomically, and return their ``(name, id)``:
+
+        - ``queued`` workflows on ``queues``, oldest first;
+        - suspended ones (``waiting``, ``sleeping``) whose ``wake_at`` has come;
+        - ``running`` ones whose lease expired or whose owner is a dead
+          process of this host (``owner_is_dead``): orphans of a crash.
+
+        ``concurrency`` caps, per queue, how many of that queue's workflows
+        may hold a live lease at once, counted over every owner. A workflow
+        is never handed to two owners while a lease on it is live.
+        """
         ...
 
 

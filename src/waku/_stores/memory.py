@@ -6,16 +6,16 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._codec import Codec, JsonCodec
-from .._errors import InvalidTokenError, TokenAlreadyUsedError
+from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from .base import STATUSES, token_hash
 
 Key = tuple[str, str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Token:
     workflow: Key
     step: int
@@ -37,6 +37,17 @@ class MemoryStore:
         self._tokens: dict[str, _Token] = {}
         self._status: dict[Key, tuple[str, bytes | None, float | None]] = {}
         self._leases: dict[Key, tuple[str, float]] = {}
+
+    @classmethod
+    def from_url(cls, rest: str) -> MemoryStore:
+        """Open ``memory://``; ``rest`` (what follows ``memory://``) must be empty."""
+        if rest:
+            what = "options" if rest.startswith("?") else "path"
+            raise StoreError(
+                f"Bad memory store URL 'memory://{rest}': memory:// takes no {what}; "
+                "write just memory://"
+            )
+        return cls()
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -60,15 +71,16 @@ class MemoryStore:
 
     def store_token_result(self, token: str, payload: bytes) -> tuple[str, str, int]:
         """Spend the token once and store ``payload`` as its step's result."""
+        digest = token_hash(token)
         with self._lock:
-            entry = self._tokens.get(token_hash(token))
+            entry = self._tokens.get(digest)
             if entry is None:
                 raise InvalidTokenError(
                     "Unknown callback token: it was never issued by this store."
                 )
             if entry.spent:
                 raise TokenAlreadyUsedError("This callback token was already used.")
-            entry.spent = True
+            self._tokens[digest] = replace(entry, spent=True)
             self._results.setdefault(entry.workflow, {})[entry.step] = payload
             return (*entry.workflow, entry.step)
 

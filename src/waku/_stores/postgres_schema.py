@@ -89,10 +89,13 @@ def server(dsn: str) -> str:
 def connect_error(error: psycopg.Error, dsn: str) -> StoreError:
     """One sentence for a failed connection: where, why, and what to do."""
     params = _params(dsn)
-    who = f"database {params.get('dbname', '?')!r} as user {params.get('user', '?')!r}"
+    names = [f"{key} {params[key]!r}" for key in ("dbname", "user") if params.get(key)]
+    who = f" ({', '.join(names)})" if names else ""
     reason = describe(error)
     lowered = reason.lower()
-    if "refused" in lowered or "timeout" in lowered or "could not" in lowered:
+    if "resolve" in lowered:
+        hint = "check the host name in the DSN"
+    elif "refused" in lowered or "timeout" in lowered or "could not" in lowered:
         hint = "is the server running and accepting TCP/IP connections there? Check the DSN"
     elif "does not exist" in lowered:
         hint = "create it, or fix the DSN"
@@ -100,7 +103,7 @@ def connect_error(error: psycopg.Error, dsn: str) -> StoreError:
         hint = "check the user and password (or the server's pg_hba.conf)"
     else:
         hint = "check the DSN and the server's log"
-    return StoreError(f"Cannot connect to PostgreSQL at {server(dsn)} ({who}): {reason}; {hint}")
+    return StoreError(f"Cannot connect to PostgreSQL at {server(dsn)}{who}: {reason}; {hint}")
 
 
 def _params(dsn: str) -> Mapping[str, object]:

@@ -66,10 +66,17 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 """
 
-# A suspended workflow's wake time: a callback deadline, the end of a sleep.
+# A suspended workflow's wake time (a callback deadline, the end of a sleep), the
+# queue it was enqueued on, and indexes that serve claims and newest-first listings.
 _V2 = """
 ALTER TABLE workflows ADD COLUMN wake_at REAL;
+ALTER TABLE workflows ADD COLUMN queue TEXT;
 CREATE INDEX workflows_by_wake ON workflows (wake_at) WHERE wake_at IS NOT NULL;
+CREATE INDEX workflows_queued ON workflows (queue, created_at) WHERE status = 'queued';
+CREATE INDEX workflows_by_created ON workflows (created_at, workflow_name, workflow_id);
+CREATE INDEX workflows_by_name ON workflows (workflow_name, created_at);
+DROP INDEX workflows_by_status;
+CREATE INDEX workflows_by_status ON workflows (status, created_at);
 """
 
 # MIGRATIONS[v] takes a database at version v to v + 1. Append, never edit:
@@ -106,6 +113,8 @@ def check_path(path: Path) -> None:
             f"{str(path)!r} is not a file path; SQLiteStore needs a file "
             "(use MemoryStore for a store that lives in memory)"
         )
+    if "\0" in str(path):
+        raise StoreError(f"{str(path)!r} is not a file path: it holds a NUL character")
     parent = path.parent
     if not parent.is_dir():
         raise StoreError(

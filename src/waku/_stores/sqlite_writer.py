@@ -12,6 +12,9 @@ of their own: they ride in the next transaction, whatever thread makes it,
 and a background flusher writes them within ``FLUSH_INTERVAL`` seconds when
 no other commit comes. Losing one to a crash loses a diagnostic, never a
 result.
+
+``Gate`` counts the store calls in progress, so that closing a store waits
+for them before it closes the connections they use.
 """
 
 from __future__ import annotations
@@ -104,20 +107,27 @@ class GroupCommitter:
         self.run(lambda conn: None, durable=False)
 
     def close(self) -> None:
-        """Flush, then refuse further writes. The caller closes the connection."""
+        """Stop the flusher, commit deferred writes, then refuse further writes.
+
+        The caller makes sure no other thread writes meanwhile (``Gate``) and
+        closes the connection afterwards: closing a connection another
+        thread is using crashes the interpreter.
+        """
         if self._closed:
             return
-        with contextlib.suppress(StoreError):
-            self.flush()
-        with self._mutex:
-            self._closed = True
         self._stop.set()
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join()
+        try:
+            with contextlib.suppress(StoreError):  # deferred writes are diagnostics
+                self.flush()
+        finally:
+            with self._mutex:
+                self._closed = True
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(f"The SQLite store at {self._path} is closed")
+            raise closed_error(self._path)
 
     def _lead(self) -> None:
         try:
@@ -180,6 +190,55 @@ class GroupCommitter:
             if not idle:
                 with contextlib.suppress(StoreError):
                     self.flush()
+
+
+class Gate:
+    """Counts the store calls in progress, so that closing can wait for them.
+
+    Every public call of a store passes through the gate. ``close`` shuts it
+    (later calls get a StoreError saying the store is closed) and waits until
+    the calls already inside have finished; only then may the connections be
+    closed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()  # a plain lock: the gate is on every call's path
+        self._inside = 0
+        self._shut = False
+        self._drained = threading.Event()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._shut:
+                raise closed_error(self._path)
+            self._inside += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._shut and not self._inside:
+                self._drained.set()
+
+    @property
+    def shut(self) -> bool:
+        """True once ``close`` began: a call waiting on something may give up."""
+        return self._shut
+
+    def close(self) -> None:
+        """Refuse new calls, then wait for the calls in progress to return."""
+        with self._lock:
+            self._shut = True
+            if not self._inside:
+                self._drained.set()
+        self._drained.wait()
+
+
+def closed_error(path: Path) -> StoreError:
+    """The error for a call on a closed store."""
+    return StoreError(
+        f"The SQLite store at {path} is closed; open a new SQLiteStore to use the file again"
+    )
 
 
 def _is_sqlite(error: BaseException) -> bool:

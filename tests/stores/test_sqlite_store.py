@@ -1,4 +1,4 @@
-"""SQLiteStore alone: URLs, records, bad files, limits, tokens, leases, load."""
+"""SQLiteStore alone: opening, bad files, limits, what rows hold, tokens at rest, leases, load."""
 
 from __future__ import annotations
 
@@ -49,33 +49,6 @@ def fails(x: int) -> int:
 
 
 # -- opening ----------------------------------------------------------------------
-
-
-def test_url_with_three_slashes_is_relative_and_four_absolute(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    relative = waku.set_store("sqlite:///waku.db?durability=normal&lease_ttl=5")
-    absolute = waku._stores.open_store(f"sqlite:///{tmp_path}/abs.db")
-    try:
-        assert isinstance(relative, SQLiteStore)
-        assert (relative.durability, relative.lease_ttl) == ("normal", 5.0)
-        assert (tmp_path / "waku.db").exists()
-        assert isinstance(absolute, SQLiteStore)
-        assert absolute.path == tmp_path / "abs.db"
-    finally:
-        relative.close()  # type: ignore[attr-defined]
-        absolute.close()
-        monkeypatch.setattr(waku._config, "_default", None)
-
-
-@pytest.mark.parametrize(
-    ("url", "message"),
-    [("sqlite://waku.db", "three slashes|sqlite:///waku.db"), ("sqlite:///x.db?speed=9", "speed")],
-)
-def test_bad_urls_are_store_errors(url: str, message: str) -> None:
-    with pytest.raises(StoreError, match=message):
-        waku._stores.open_store(url)
 
 
 def test_schema_is_versioned_and_reopening_keeps_data(db: Path) -> None:
@@ -204,16 +177,6 @@ def test_full_disk_is_a_store_error_that_keeps_earlier_steps(store: SQLiteStore)
     assert set(store.get_steps("wf", "1")) == {1, 3}
 
 
-def test_closed_store_refuses_use(db: Path) -> None:
-    store = SQLiteStore(db)
-    store.close()
-    store.close()
-    with pytest.raises(StoreError, match="closed"):
-        store.get_steps("wf", "1")
-    with pytest.raises(StoreError, match="closed"):
-        store.store_result("wf", "1", 1, b"R json m:f\n1")
-
-
 # -- what the records hold --------------------------------------------------------
 
 
@@ -261,6 +224,24 @@ def test_a_start_alone_is_written_by_flush(store: SQLiteStore) -> None:
     assert store.get_steps("wf", "1") == {}
 
 
+def test_wake_time_and_result_are_stored_replaced_and_kept_on_a_refused_status(
+    store: SQLiteStore,
+) -> None:
+    def record() -> list[tuple[Any, ...]]:
+        store.flush()
+        return rows(store.path, "SELECT status, result, wake_at FROM workflows")
+
+    store.set_workflow_status("wf", "1", "sleeping", wake_at=1_900_000_000.5)
+    assert record() == [("sleeping", None, 1_900_000_000.5)]
+    store.set_workflow_status("wf", "1", "waiting", None, 1_900_000_100.0)
+    assert record() == [("waiting", None, 1_900_000_100.0)]
+    with pytest.raises(ValueError, match="status must be one of"):
+        store.set_workflow_status("wf", "1", "bogus", b"R json -\n9", 5.0)
+    assert record() == [("waiting", None, 1_900_000_100.0)]
+    store.set_workflow_status("wf", "1", "succeeded", b"R json -\n1")
+    assert record() == [("succeeded", b"R json -\n1", None)]
+
+
 # -- tokens -----------------------------------------------------------------------
 
 
@@ -277,18 +258,38 @@ def test_tokens_are_stored_only_as_hashes(store: SQLiteStore) -> None:
     assert token not in stored[0][0]
 
 
+issued: list[str] = []
+
+
+def wait_for_approval(amount: int) -> int:
+    issued.append(waku.create_callback_token())
+    return amount
+
+
+def on_disk(data: bytes, db: Path) -> bool:
+    """True when ``data`` is in any file SQLite keeps for ``db``: the file, its WAL, its -shm."""
+    files = [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+    return any(data in path.read_bytes() for path in files if path.exists())
+
+
+def test_a_callback_token_secret_is_never_written_at_rest(db: Path) -> None:
+    issued.clear()
+    waku.register_workflow("at-rest", lambda amount: waku.step(wait_for_approval, amount))
+    with SQLiteStore(db) as store:
+        waku.run_callback_workflow("at-rest", 45, workflow_id="r", store=store)
+        (token,) = issued
+        secret = token.rsplit(".", 1)[1]
+        assert on_disk(waku._stores.base.token_hash(secret).encode(), db)  # the scan sees rows
+        assert not on_disk(secret.encode(), db)
+    assert not on_disk(secret.encode(), db)
+    with SQLiteStore(db) as store:
+        done = waku.run_workflow_from_callback(token, "approved", store=store)
+        assert done.result == "approved"
+        assert not on_disk(secret.encode(), db)
+    assert not on_disk(secret.encode(), db)
+
+
 # -- leases -----------------------------------------------------------------------
-
-
-def test_live_owner_blocks_and_expired_lease_is_taken(store: SQLiteStore) -> None:
-    me = f"{HOST}:{os.getpid()}:aaa"
-    assert store.acquire_lease("wf", "1", me, 60)
-    assert not store.acquire_lease("wf", "1", "other-host:1:bbb", 60)
-    assert store.acquire_lease("wf", "1", me, 60)  # renewal
-    store.release_lease("wf", "1", "other-host:1:bbb")  # not the holder: no effect
-    assert not store.acquire_lease("wf", "1", "other-host:1:bbb", 60)
-    assert store.acquire_lease("wf", "2", "other-host:1:bbb", 0.0)  # expires at once
-    assert store.acquire_lease("wf", "2", me, 60)
 
 
 def test_dead_owner_on_this_host_is_taken_over_at_once(store: SQLiteStore) -> None:

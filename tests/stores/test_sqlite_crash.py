@@ -14,7 +14,7 @@ import pytest
 
 import waku
 
-from . import sqlite_steps
+from .. import sqlite_steps
 
 ROOT = sqlite_steps.ROOT
 TRIALS = 50
@@ -95,9 +95,11 @@ def test_values_replay_equal_and_same_typed_in_another_process(tmp_path: Path) -
             str(log),
         ],
         cwd=ROOT,
-        check=True,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert writer.returncode == 0
+    assert writer.returncode == 0, writer.stderr
     sqlite_steps.open_log(str(log))
     with waku.SQLiteStore(db) as store:
         result = waku.run_workflow("values", sqlite_steps.values_body, workflow_id="v", store=store)
