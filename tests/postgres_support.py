@@ -65,6 +65,13 @@ def admin() -> Any:
     return psycopg.connect(require_server(), autocommit=True)
 
 
+def rows(query: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Run one query (or a script, without arguments) on the test server; its rows."""
+    with admin() as conn:
+        cursor = conn.execute(query, args or None)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
 def drop_schema(schema: str) -> None:
     """Drop a test's schema and everything in it."""
     from psycopg import sql
