@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/sqlite.py
 	$(BIN)/python bench/postgres.py
 	$(BIN)/python bench/async.py
+	$(BIN)/python bench/worker.py
+	$(BIN)/python bench/values.py
 
 bench-async: $(STAMP)
 	$(BIN)/python bench/async.py

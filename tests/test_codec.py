@@ -33,7 +33,8 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, dt.datetime | dt.time):
-        return bool(a == b and a.tzinfo == b.tzinfo and a.fold == b.fold)
+        # repr shows the tzinfo as built (a timezone's name or its absence, a zone's key)
+        return bool(a == b and repr(a) == repr(b) and a.tzname() == b.tzname())
     if isinstance(a, float):
         return a == b and math.copysign(1, a) == math.copysign(1, b)
     return bool(a == b)
@@ -47,6 +48,7 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(),
     st.binary(),
+    st.binary().map(bytearray),
     st.datetimes(),
     st.datetimes(
         timezones=st.sampled_from(
@@ -112,6 +114,82 @@ def test_round_trip_is_equal_and_same_typed(value: Any) -> None:
 def test_tricky_values_round_trip(value: Any) -> None:
     decoded = codec.decode(codec.encode(value))
     assert same(decoded, value)
+
+
+offsets = st.timedeltas(
+    min_value=-dt.timedelta(hours=23, minutes=59, seconds=59, microseconds=999999),
+    max_value=dt.timedelta(hours=23, minutes=59, seconds=59, microseconds=999999),
+)
+fixed_zones = st.one_of(
+    st.builds(dt.timezone, offsets),
+    st.builds(dt.timezone, offsets, st.text()),
+    st.just(dt.timezone.utc),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(timezones=st.one_of(fixed_zones, st.timezones())),
+    st.times(timezones=fixed_zones),
+)
+def test_a_timezone_replays_as_built_named_or_not(when: dt.datetime, at: dt.time) -> None:
+    for value in (when, at):
+        back = codec.decode(codec.encode(value))
+        assert same(back, value)
+        assert (back.tzinfo is dt.timezone.utc) == (value.tzinfo is dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("tz", "shown"),
+    [
+        (dt.timezone(dt.timedelta(hours=5, minutes=30)), "UTC+05:30"),
+        (dt.timezone(dt.timedelta(hours=5, minutes=30), "IST"), "IST"),
+        (dt.timezone(dt.timedelta(hours=5, minutes=30), "UTC+05:30"), "UTC+05:30"),
+        (dt.timezone(dt.timedelta(0), "UTC"), "UTC"),
+        (dt.timezone(dt.timedelta(0), "Z"), "Z"),
+        (dt.timezone(-dt.timedelta(hours=3, microseconds=1)), "UTC-03:00:00.000001"),
+        (dt.timezone.utc, "UTC"),
+        (ZoneInfo("Asia/Kolkata"), "IST"),
+    ],
+)
+def test_each_kind_of_timezone_round_trips_exactly(tz: dt.tzinfo, shown: str) -> None:
+    value = dt.datetime(2026, 11, 29, 12, 0, tzinfo=tz)
+    back = codec.decode(codec.encode(value))
+    assert repr(back) == repr(value) and back.tzname() == shown
+    assert type(back.tzinfo) is type(tz) and back.tzinfo == tz
+
+
+def test_timezone_utc_stays_the_singleton_and_a_named_utc_stays_named() -> None:
+    utc = codec.decode(codec.encode(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+    assert utc.tzinfo is dt.timezone.utc
+    named = dt.timezone(dt.timedelta(0), "UTC")
+    back = codec.decode(codec.encode(dt.datetime(2026, 1, 1, tzinfo=named)))
+    assert back.tzinfo is not dt.timezone.utc and repr(back.tzinfo) == repr(named)
+
+
+def test_timezones_stored_before_names_were_kept_exactly_still_load() -> None:
+    old = b'{"$t":"datetime","v":"2026-01-01T00:00:00","tz":{"o":0.0,"n":"UTC"},"fold":0}'
+    assert codec.decode(old).tzinfo is dt.timezone.utc
+    old = b'{"$t":"datetime","v":"2026-01-01T00:00:00","tz":{"o":3600.0,"n":"CET"},"fold":0}'
+    assert repr(codec.decode(old).tzinfo) == repr(dt.timezone(dt.timedelta(hours=1), "CET"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 200_000), min_size=1, max_size=4), st.binary(max_size=8))
+def test_bytes_of_any_size_round_trip_among_lookalikes(sizes: list[int], seed: bytes) -> None:
+    lookalike = '{"$t":"bytearray","v":"*0"} {"$t":"bytes","v":"*0"} {"$t":"byte'
+    value: dict[str, Any] = {
+        "blobs": [(seed or b"x") * (n // max(len(seed), 1)) for n in sizes],
+        "mutable": [bytearray(seed * (n // max(len(seed), 1))) for n in sizes],
+        "text": lookalike,
+        "$t": "bytes",  # a user dict shaped like a tag
+        "v": "*0",
+        lookalike: [b"", lookalike.encode()],
+    }
+    stored = codec.encode(value)
+    assert same(codec.decode(stored), value)
+    payload = sum(len(b) for b in [*value["blobs"], *value["mutable"]])
+    assert len(stored) < payload * 4 / 3 + 1000  # base64: a third larger than the bytes
 
 
 def test_frozen_dataclass_keeps_fields_set_after_init() -> None:

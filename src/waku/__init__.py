@@ -14,7 +14,7 @@ from ._callbacks import (
     fail_callback,
     run_workflow_from_callback,
 )
-from ._codec import Codec, JsonCodec, PickleCodec
+from ._codec import Codec, JsonCodec, PickleCodec, register_adapter
 from ._config import get_store, set_store
 from ._decorators import Workflow, enqueue, workflow
 from ._errors import (
@@ -109,6 +109,7 @@ __all__ = [
     "pipe",
     "pipe_async",
     "recover",
+    "register_adapter",
     "register_workflow",
     "run_callback_workflow",
     "run_workflow",

@@ -87,11 +87,11 @@ class WorkflowHandle:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         if self.local is not None:
-            finished = self.local.result(_left(deadline))
             try:
+                finished = self.local.result(_left(deadline))
                 return finished.wait(0 if finished.continuation is not None else None).result
-            except TimeoutError:
-                pass  # finished elsewhere, or later: the store says when
+            except (TimeoutError, WorkflowCancelled):
+                pass  # finished elsewhere, later, or cancelled: the store says
         delay = 0.01
         while (status := self.status()) not in FINISHED:
             left = _left(deadline)

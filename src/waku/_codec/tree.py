@@ -1,54 +1,40 @@
-"""Values to bytes and back: a faithful round trip, or a SerializationError.
+"""Values to JSON-ready trees and back: the part of the JSON codec that knows types.
 
-``JsonCodec`` (the default) writes readable JSON and never runs code when it
-reads: types JSON lacks travel as small tagged objects ``{"$t": tag, ...}``,
-and classes (dataclasses, enums) are looked up by ``module:qualname`` and must
-really be a dataclass or an Enum before anything is built. ``PickleCodec``
-stores anything picklable and is for users who opt in knowingly: loading a
-pickle can run code.
-
-Types are matched exactly (``type(v) is list``): a subclass such as
-``OrderedDict`` or a named tuple would come back as its base type, so it is
-refused instead of silently changed.
+``to_json`` turns a value into lists, dicts, strings and numbers, with the types
+JSON lacks as small tagged objects ``{"$t": tag, ...}``; ``from_tagged`` is the
+JSON decoder's object hook that builds them again. Nothing is built from a
+stored name unless it is checked first: a class must really be a dataclass or
+an Enum, an adapter must be in the registry (``adapters``).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import contextvars
 import dataclasses
 import datetime as dt
 import enum
 import importlib
-import json
 import math
-import pickle
 import sys
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ._errors import SerializationError
+from .._errors import SerializationError
+from . import adapters
+from .adapters import RawBytes
 
 TAG = "$t"
 # Python refuses to parse decimal ints over 4300 digits; larger ints go as hex.
 _MAX_DECIMAL_BITS = 14_000
-
-
-@runtime_checkable
-class Codec(Protocol):
-    """Turns step values into bytes and back; ``name`` is recorded with each value."""
-
-    name: str
-
-    def encode(self, value: Any) -> bytes:
-        """Return bytes for ``value``, or raise SerializationError naming its type."""
-        ...
-
-    def decode(self, data: bytes) -> Any:
-        """Return a value equal to, and of the same type as, the one encoded."""
-        ...
+# Bytes at least this long are left out of the tree while JsonCodec.encode runs:
+# the tree holds a placeholder "*n" (never base64) and the codec splices them in.
+BIG = 1 << 16
+SPLICED: contextvars.ContextVar[list[memoryview]] = contextvars.ContextVar("waku_spliced")
 
 
 def qualified_name(obj: Any) -> str:
@@ -66,45 +52,7 @@ def resolve(reference: str) -> Any:
     return obj
 
 
-class JsonCodec:
-    """The safe default: tagged JSON that decodes without running user code."""
-
-    name = "json"
-
-    def encode(self, value: Any) -> bytes:
-        """Encode ``value``; SerializationError names the unsupported type and where."""
-        return _JSON_ENCODER.encode(_encode_tree(value)).encode()
-
-    def decode(self, data: bytes) -> Any:
-        """Decode bytes written by ``encode``."""
-        text = data.decode()
-        # raw_decode skips json.loads's two whitespace scans; none is ever written.
-        value, end = _JSON_DECODER.raw_decode(text)
-        if end != len(text):
-            raise SerializationError(f"stored value has trailing data at offset {end}")
-        return value
-
-
-class PickleCodec:
-    """Opt-in codec for any picklable value. Only read data you wrote: pickle runs code."""
-
-    name = "pickle"
-
-    def encode(self, value: Any) -> bytes:
-        """Pickle ``value``; an unpicklable one is a SerializationError."""
-        try:
-            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:
-            raise SerializationError(
-                f"cannot pickle a value of type {_type_name(value)}: {error}"
-            ) from error
-
-    def decode(self, data: bytes) -> Any:
-        """Unpickle ``data``."""
-        return pickle.loads(data)
-
-
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     cls = type(value)
     return cls.__qualname__ if cls.__module__ == "builtins" else qualified_name(cls)
 
@@ -112,7 +60,7 @@ def _type_name(value: Any) -> str:
 # -- encoding: value -> JSON-ready tree ---------------------------------------
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """Raised deep in the walk; the codec adds where in the value it happened."""
 
     def __init__(self, value: Any, reason: str) -> None:
@@ -122,26 +70,62 @@ class _Refused(Exception):
 
 
 def to_json(value: Any) -> Any:
-    """Return a JSON-ready tree for ``value``, or raise _Refused for what it cannot store."""
+    """Return a JSON-ready tree for ``value``, or raise Refused for what it cannot store."""
     encode = _ENCODERS.get(type(value))
     if encode is not None:
         return encode(value)
+    adapter = adapters.exact(type(value))
+    if adapter is not None:
+        return _adapted(adapter, value)
     if isinstance(value, enum.Enum):
         return {TAG: "enum", "c": _class_ref(value), "n": value.name}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {TAG: "dc", "c": _class_ref(value), "f": fields}
-    raise _Refused(
+    adapter = adapters.for_type(type(value))
+    if adapter is not None:
+        return _adapted(adapter, value)
+    raise Refused(
         value,
-        f"is of type {_type_name(value)}, which Waku cannot store faithfully; "
-        "return a supported type (see the README's codec table) or use PickleCodec",
+        f"is of type {type_name(value)}, which the JSON codec cannot store faithfully; "
+        "return a supported type (see the README's Values section), register an adapter "
+        "for it with waku.register_adapter, or use PickleCodec",
     )
 
 
-def _encode_tree(value: Any) -> Any:
+def _adapted(adapter: adapters.Adapter, value: Any) -> Any:
+    try:
+        data = adapter.dump(value)
+    except Refused:
+        raise
+    except adapters.Unsupported as error:
+        raise Refused(value, f"is of type {type_name(value)}: {error}") from None
+    except Exception as error:
+        raise Refused(
+            value,
+            f"is of type {type_name(value)}, whose adapter {adapter.name!r} failed to dump it: "
+            f"{type(error).__name__}: {error}",
+        ) from error
+    try:
+        return {TAG: "adapter", "c": adapter.name, "v": to_json(data)}
+    except Refused as refused:
+        if adapter.fallback is not None:
+            try:
+                return {TAG: "adapter", "c": adapter.name, "v": to_json(adapter.fallback(value))}
+            except Exception:  # the first refusal says more
+                pass
+        # The refused value sits in the adapter's data, where the user's value
+        # cannot be searched for it: name this value, and the place in its data.
+        inside = _locate(data, refused.value, "its stored form") or "its stored form"
+        raise Refused(
+            value, f"is a {type_name(value)} holding, at {inside}, a value that {refused.reason}"
+        ) from None
+
+
+def encode_tree(value: Any) -> Any:
     try:
         return to_json(value)
-    except _Refused as refused:
+    except Refused as refused:
         where = _locate(value, refused.value, "value") or "a part of the value"
         raise SerializationError(f"{where} {refused.reason}") from None
 
@@ -171,7 +155,7 @@ def _locate(value: Any, target: Any, path: str) -> str | None:
 def _class_ref(value: Any) -> str:
     ref = qualified_name(type(value))
     if "<locals>" in ref:
-        raise _Refused(
+        raise Refused(
             value,
             f"is an instance of {ref}, a class that cannot be found again after a restart; "
             "define it at module level",
@@ -219,30 +203,42 @@ def _collection(tag: str) -> Callable[[Any], Any]:
     return encode
 
 
-def _bytes(value: bytes) -> Any:
-    return {TAG: "bytes", "v": base64.b64encode(value).decode()}
+def _binary(value: bytes | bytearray | RawBytes) -> Any:
+    if isinstance(value, RawBytes):
+        view, tag = value.view, value.tag
+    else:
+        view, tag = memoryview(value), "bytes" if type(value) is bytes else "bytearray"
+    spliced = SPLICED.get(None)
+    if spliced is None or len(view) < BIG:
+        return {TAG: tag, "v": binascii.b2a_base64(view, newline=False).decode()}
+    spliced.append(view)
+    return {TAG: tag, "v": f"*{len(spliced) - 1}"}
 
 
-def _tz(tz: dt.tzinfo | None) -> Any:
+def tz_to_json(tz: dt.tzinfo | None) -> Any:
+    """A tzinfo's stored form: a fixed offset with its name if it has one, or a zone key."""
     if tz is None:
         return None
     if type(tz) is dt.timezone:
-        offset = tz.utcoffset(None)
-        return {"o": offset.total_seconds(), "n": tz.tzname(None)}
+        # A timezone made without a name reports one ("UTC+05:30") but has none:
+        # __getinitargs__ tells the two apart, so the name is stored only if given.
+        args = tz.__getinitargs__()  # type: ignore[attr-defined]
+        stored = {"o": args[0].total_seconds()}
+        return stored if len(args) == 1 else {**stored, "name": args[1]}
     key = getattr(tz, "key", None)
     if type(tz).__module__ == "zoneinfo" and isinstance(key, str):
         return {"z": key}
-    raise _Refused(tz, f"is a tzinfo of type {_type_name(tz)}; use datetime.timezone or zoneinfo")
+    raise Refused(tz, f"is a tzinfo of type {type_name(tz)}; use datetime.timezone or zoneinfo")
 
 
 def _datetime(value: dt.datetime) -> Any:
     naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "datetime", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
+    return {TAG: "datetime", "v": naive, "tz": tz_to_json(value.tzinfo), "fold": value.fold}
 
 
 def _time(value: dt.time) -> Any:
     naive = value.replace(tzinfo=None).isoformat()
-    return {TAG: "time", "v": naive, "tz": _tz(value.tzinfo), "fold": value.fold}
+    return {TAG: "time", "v": naive, "tz": tz_to_json(value.tzinfo), "fold": value.fold}
 
 
 def _date(value: dt.date) -> Any:
@@ -272,20 +268,23 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     tuple: _tuple,
     set: _collection("set"),
     frozenset: _collection("frozenset"),
-    bytes: _bytes,
+    bytes: _binary,
+    bytearray: _binary,
     dt.datetime: _datetime,
     dt.date: _date,
     dt.time: _time,
     dt.timedelta: _timedelta,
     Decimal: _decimal,
     uuid.UUID: _uuid,
+    RawBytes: _binary,
 }
+adapters.NATIVE.update(_ENCODERS)
 
 
 # -- decoding: JSON objects with a tag -> values ------------------------------
 
 
-def _from_tagged(obj: dict[str, Any]) -> Any:
+def from_tagged(obj: dict[str, Any]) -> Any:
     tag = obj.get(TAG)
     if tag is None:
         return obj
@@ -295,28 +294,29 @@ def _from_tagged(obj: dict[str, Any]) -> Any:
     return decode(obj)
 
 
-def _load_tz(data: Any) -> dt.tzinfo | None:
+def tz_from_json(data: Any) -> dt.tzinfo | None:
+    """The tzinfo ``tz_to_json`` stored."""
     if data is None:
         return None
     if "z" in data:
         return ZoneInfo(data["z"])
     offset = dt.timedelta(seconds=data["o"])
-    name = data["n"]
-    return (
-        dt.timezone.utc
-        if offset == dt.timedelta(0) and name == "UTC"
-        else dt.timezone(offset, name)
-    )
+    if "n" in data:  # written before names were kept exactly: every offset had one
+        name = data["n"]
+        utc = offset == dt.timedelta(0) and name == "UTC"
+        return dt.timezone.utc if utc else dt.timezone(offset, name)
+    # timezone(timedelta(0)) is timezone.utc itself, as when it was stored.
+    return dt.timezone(offset) if "name" not in data else dt.timezone(offset, data["name"])
 
 
 def _load_datetime(obj: dict[str, Any]) -> dt.datetime:
     value = dt.datetime.fromisoformat(obj["v"])
-    return value.replace(tzinfo=_load_tz(obj["tz"]), fold=obj["fold"])
+    return value.replace(tzinfo=tz_from_json(obj["tz"]), fold=obj["fold"])
 
 
 def _load_time(obj: dict[str, Any]) -> dt.time:
     value = dt.time.fromisoformat(obj["v"])
-    return value.replace(tzinfo=_load_tz(obj["tz"]), fold=obj["fold"])
+    return value.replace(tzinfo=tz_from_json(obj["tz"]), fold=obj["fold"])
 
 
 def _load_class(obj: dict[str, Any], check: Callable[[Any], bool], kind: str) -> Any:
@@ -328,6 +328,30 @@ def _load_class(obj: dict[str, Any], check: Callable[[Any], bool], kind: str) ->
     if not (isinstance(cls, type) and check(cls)):
         raise SerializationError(f"stored {kind} class {ref} is not a {kind}; refusing to build it")
     return cls
+
+
+def _load_adapted(obj: dict[str, Any]) -> Any:
+    name = obj["c"]
+    adapter = adapters.named(name) if isinstance(name, str) else None
+    if adapter is None:
+        library = adapters.missing_library(name)
+        fix = (
+            f"install {library} (pip install 'waku[values]')"
+            if library
+            else "register it with waku.register_adapter before the workflow resumes"
+        )
+        raise SerializationError(
+            f"stored value needs the adapter {name!r}, which this process does not have; {fix}"
+        )
+    try:
+        return adapter.load(obj["v"])
+    except SerializationError:
+        raise
+    except Exception as error:
+        raise SerializationError(
+            f"stored value could not be rebuilt by the adapter {name!r}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
 
 
 def _load_enum(obj: dict[str, Any]) -> Any:
@@ -345,10 +369,6 @@ def _load_dataclass(obj: dict[str, Any]) -> Any:
     return value
 
 
-# Built once: json.dumps/loads with options build a new coder on every call.
-_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
-_JSON_DECODER = json.JSONDecoder(object_hook=_from_tagged)
-
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "int": lambda o: int(o["v"], 16),
     "float": lambda o: float(o["v"]),
@@ -357,6 +377,8 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "set": lambda o: set(o["v"]),
     "frozenset": lambda o: frozenset(o["v"]),
     "bytes": lambda o: base64.b64decode(o["v"]),
+    "bytearray": lambda o: bytearray(base64.b64decode(o["v"])),
+    "adapter": _load_adapted,
     "datetime": _load_datetime,
     "date": lambda o: dt.date.fromisoformat(o["v"]),
     "time": _load_time,
