@@ -86,7 +86,7 @@ def test_urls_carry_waku_options_and_pass_the_rest_to_libpq(
     store = waku.set_store(url)
     try:
         assert isinstance(store, waku.PostgresStore)
-        assert (store.schema, store.lease_ttl, store._pool.max_size) == (schema, 5.0, 3)
+        assert (store.schema, store.lease_ttl, store._db.max_size) == (schema, 5.0, 3)
         store.store_result("wf", "1", 1, b"R json m:f\n1")
         assert rows("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'url-test'")[0][
             0
@@ -259,13 +259,13 @@ def test_a_completed_step_is_one_statement(
     store: ThrowawayPostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[list[tuple[str, Any]]] = []
-    execute = waku._stores.postgres._execute
+    execute = waku._stores.postgres_connections.execute
 
     def spy(conn: Any, statements: list[tuple[str, Any]]) -> Any:
         sent.append(statements)
         return execute(conn, statements)
 
-    monkeypatch.setattr(waku._stores.postgres, "_execute", spy)
+    monkeypatch.setattr(waku._stores.postgres_connections, "execute", spy)
     store.store_start("wf", "1", 1, b"S json m:f\n1")
     store.store_result("wf", "1", 1, b"R json m:f\n1")
     assert len(sent) == 1 and len(sent[0]) == 1

@@ -6,12 +6,8 @@ SQL statement, so a completed step costs one round trip and one commit, and
 a crash during a step loses at most the diagnostic record of its start.
 Workflow statuses are deferred the same way and ride in the workflow's next
 write. Lease statements commit without waiting for the WAL to reach the
-disk, since a lease means nothing after the server crashes.
-
-Connections come from a ``psycopg_pool`` pool in autocommit mode. Before a
-connection is used, its socket is checked without a round trip: a server
-that ended the session (``pg_terminate_backend``, a restart) has said so on
-the socket, and such a connection is replaced by a fresh one.
+disk, since a lease means nothing after the server crashes. How connections
+are pooled, checked and replaced: ``postgres_connections``.
 """
 
 from __future__ import annotations
@@ -19,7 +15,6 @@ from __future__ import annotations
 import atexit
 import logging
 import secrets
-import select
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -33,10 +28,10 @@ from .base import STATUSES, owner_is_dead, token_hash
 
 try:
     import psycopg
-    from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+    from .postgres_connections import Connections, connect_options, first_connection
     from .postgres_deferred import Deferred, Statement
-    from .postgres_schema import check_schema_name, connect_error, describe, prepare, server
+    from .postgres_schema import check_schema_name, describe, prepare, server
     from .postgres_sql import Statements
 except ModuleNotFoundError as missing:  # the postgres extra is not installed
     if not (missing.name or "").startswith("psycopg"):
@@ -54,8 +49,6 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 
 MAX_KEY_BYTES = 1024
 """Largest workflow name or id in UTF-8 bytes: both must fit in one B-tree index entry."""
-
-Connection = Any  # psycopg.Connection[tuple[Any, ...]], spelled loosely for the missing extra
 
 # A step row's status, from the first byte of the record stored in it.
 _STEP_STATUS = {
@@ -119,13 +112,8 @@ class PostgresStore:
         self.lease_ttl = float(lease_ttl)
         self.lease_wait = float(lease_wait)
         self.max_payload = int(max_payload)
-        self._pool_timeout = float(pool_timeout)
-        self._closed = True
-        kwargs = _connect_options(dsn)
-        try:
-            conn = psycopg.connect(dsn, **kwargs)
-        except psycopg.Error as error:
-            raise connect_error(error, dsn) from None
+        options = connect_options(dsn)
+        conn = first_connection(dsn, options)
         try:
             prepare(conn, schema)
             self._sql = Statements.render(schema, conn)
@@ -136,17 +124,14 @@ class PostgresStore:
             ) from None
         finally:
             conn.close()
-        self._pool: ConnectionPool[Any] = ConnectionPool(
+        self._db = Connections(
             dsn,
+            options,
+            label=repr(self),
             min_size=min_size,
             max_size=max_size,
-            kwargs=kwargs,
-            timeout=self._pool_timeout,
-            name=f"waku-{schema}",
-            open=False,
+            timeout=float(pool_timeout),
         )
-        self._pool.open()
-        self._closed = False
         self._deferred = Deferred(self._write_deferred, self._sql.start, self._sql.status)
         # Deferred writes would be lost if the interpreter exits without close().
         self._at_exit = _close_at_exit(weakref.ref(self))
@@ -191,7 +176,7 @@ class PostgresStore:
 
     def close(self) -> None:
         """Write anything deferred, then close the pool. Calling it twice is fine."""
-        if self._closed:
+        if self._db.closed:
             return
         atexit.unregister(self._at_exit)
         self._deferred.close()
@@ -200,8 +185,7 @@ class PostgresStore:
         except StoreError:
             log.warning("%r could not write its deferred records before closing", self)
         finally:
-            self._closed = True
-            self._pool.close()
+            self._db.close()
 
     def flush(self) -> None:
         """Write deferred step starts and statuses now rather than with the next write."""
@@ -249,7 +233,7 @@ class PostgresStore:
         token = secrets.token_urlsafe(32)
         args = (token_hash(token), workflow_name, workflow_id, step, time.time())
         where = f"a callback token of workflow {workflow_name!r} id {workflow_id!r} step {step}"
-        self._run([(self._sql.mint_token, args)], where, write=True)
+        self._db.run([(self._sql.mint_token, args)], where, write=True)
         return token
 
     def store_token_result(self, token: str, payload: bytes) -> tuple[str, str, int]:
@@ -273,11 +257,11 @@ class PostgresStore:
             "status": _status(payload),
             "payload": payload,
         }
-        rows = self._run([(self._sql.spend_token, args)], "a callback's result", write=True)
+        rows = self._db.run([(self._sql.spend_token, args)], "a callback's result", write=True)
         if rows:
             name, wid, step = rows[0]
             return (name, wid, int(step))
-        issued = self._run([(self._sql.token, (digest,))], "a callback token", write=False)
+        issued = self._db.run([(self._sql.token, (digest,))], "a callback token", write=False)
         if not issued:
             raise InvalidTokenError(
                 f"Unknown callback token: it was never issued by the PostgreSQL store "
@@ -298,7 +282,7 @@ class PostgresStore:
         """
         self._check(workflow_name, workflow_id)
         where = f"the steps of workflow {workflow_name!r} id {workflow_id!r}"
-        rows = self._run([(self._sql.steps, (workflow_name, workflow_id))], where, write=False)
+        rows = self._db.run([(self._sql.steps, (workflow_name, workflow_id))], where, write=False)
         return dict(rows)
 
     def get_result(self, workflow_name: str, workflow_id: str, step: int) -> bytes | None:
@@ -306,7 +290,7 @@ class PostgresStore:
         self._check(workflow_name, workflow_id)
         where = f"step {step} of workflow {workflow_name!r} id {workflow_id!r}"
         args = (workflow_name, workflow_id, step)
-        rows = self._run([(self._sql.result_of, args)], where, write=False)
+        rows = self._db.run([(self._sql.result_of, args)], where, write=False)
         return rows[0][0] if rows else None
 
     # -- WorkflowStatusStore ------------------------------------------------------
@@ -338,7 +322,7 @@ class PostgresStore:
         self._deferred.flush((workflow_name, workflow_id))  # read what this process last set
         where = f"the status of workflow {workflow_name!r} id {workflow_id!r}"
         args = (workflow_name, workflow_id)
-        rows = self._run([(self._sql.status_of, args)], where, write=False)
+        rows = self._db.run([(self._sql.status_of, args)], where, write=False)
         return str(rows[0][0]) if rows else None
 
     # -- LeaseStore ---------------------------------------------------------------
@@ -373,14 +357,14 @@ class PostgresStore:
             "dead": None,
         }
         where = f"the lease of workflow {workflow_name!r} id {workflow_id!r}"
-        ((taken, holder),) = self._run([(self._sql.take_lease, args)], where, write=True)
+        ((taken, holder),) = self._db.run([(self._sql.take_lease, args)], where, write=True)
         if taken:
             return True
         if holder is None or not owner_is_dead(holder):
             return False
         # Compare-and-set on the dead holder: of two processes taking over, one wins.
         args["dead"] = holder
-        ((taken, _),) = self._run([(self._sql.take_lease, args)], where, write=True)
+        ((taken, _),) = self._db.run([(self._sql.take_lease, args)], where, write=True)
         return bool(taken)
 
     def release_lease(self, workflow_name: str, workflow_id: str, owner: str) -> None:
@@ -402,78 +386,13 @@ class PostgresStore:
     ) -> None:
         """Run ``statements`` with the workflow's deferred status in one transaction."""
         try:
-            self._run([status, *statements] if status else statements, where, write=True)
+            self._db.run([status, *statements] if status else statements, where, write=True)
         except BaseException:
             self._deferred.put_back(key, status)
             raise
 
     def _write_deferred(self, statements: list[Statement]) -> None:
-        self._run(statements, "deferred step starts and statuses", write=True)
-
-    def _run(self, statements: list[Statement], where: str, *, write: bool) -> list[Any]:
-        """Run statements in one transaction and round trip; the last one's rows.
-
-        A read whose connection turns out to be lost is retried once on a
-        new connection; a write is not, since it may have been committed.
-        """
-        for attempt in (1, 2):
-            conn = self._checkout()
-            try:
-                return _execute(conn, statements)
-            except psycopg.Error as error:
-                lost = isinstance(error, psycopg.OperationalError) and conn.closed
-                if lost:
-                    log.warning(
-                        "Lost the connection to PostgreSQL at %s while %s %s: %s",
-                        self.server,
-                        "writing" if write else "reading",
-                        where,
-                        describe(error),
-                    )
-                if lost and not write and attempt == 1:
-                    continue
-                raise self._failure(error, where, write=write, lost=lost) from None
-            finally:
-                self._pool.putconn(conn)
-        raise AssertionError("unreachable")
-
-    def _checkout(self) -> Connection:
-        """A pool connection whose session the server has not ended."""
-        if self._closed:
-            raise StoreError(f"{self!r} is closed")
-        for _ in range(self._pool.max_size + 1):
-            try:
-                conn = self._pool.getconn()
-            except PoolTimeout:
-                raise StoreError(
-                    f"No connection to PostgreSQL at {self.server} within "
-                    f"{self._pool_timeout:g} s: all {self._pool.max_size} connections of the "
-                    "pool are busy or the server cannot be reached; raise max_size or "
-                    "pool_timeout, or check the server"
-                ) from None
-            except PoolClosed:
-                raise StoreError(f"{self!r} is closed") from None
-            if not _ended(conn):
-                return conn
-            log.warning(
-                "A connection to PostgreSQL at %s was closed by the server; replacing it",
-                self.server,
-            )
-            conn.close()
-            self._pool.putconn(conn)  # a closed connection is dropped; the pool makes a new one
-        return self._pool.getconn()
-
-    def _failure(self, error: psycopg.Error, where: str, *, write: bool, lost: bool) -> StoreError:
-        if lost and write:
-            return StoreError(
-                f"The connection to PostgreSQL at {self.server} was lost while writing {where} "
-                f"({describe(error)}); it may or may not have been stored. Run the workflow "
-                "again: a step whose result was stored is replayed, any other runs again"
-            )
-        action = "write" if write else "read"
-        return StoreError(
-            f"PostgreSQL at {self.server} could not {action} {where}: {describe(error)}"
-        )
+        self._db.run(statements, "deferred step starts and statuses", write=True)
 
     # -- checks -------------------------------------------------------------------
 
@@ -509,64 +428,6 @@ class PostgresStore:
             f"{self.max_payload} bytes (max_payload); nothing was stored. "
             "Keep large data in a file or object store and return a reference to it"
         )
-
-
-# One cursor per pooled connection, kept for its next use: a cursor costs more to
-# make than a short statement costs to send.
-_cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def _execute(conn: Connection, statements: list[Statement]) -> list[Any]:
-    """One statement as is, several in a pipeline: one round trip, one implicit transaction."""
-    cursor: Any
-    if len(statements) == 1:
-        cursor = _cursors.get(conn)
-        if cursor is None or cursor.closed:
-            cursor = _cursors[conn] = conn.cursor()
-        cursor.execute(*statements[0], binary=True)
-    else:
-        with conn.pipeline():
-            for query, args in statements:
-                cursor = conn.execute(query, args, binary=True)
-    return cursor.fetchall() if cursor.description else []
-
-
-def _ended(conn: Connection) -> bool:
-    """True when the server ended the session: checked without a round trip.
-
-    An idle connection's socket has nothing to read unless the server sent
-    something on its own, such as the error that ends a terminated session;
-    only then is the connection pinged.
-    """
-    if conn.closed:
-        return True
-    try:
-        fd = conn.fileno()
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            readable = bool(poller.poll(0))
-        else:  # pragma: no cover - Windows
-            readable = bool(select.select([fd], [], [], 0)[0])
-        if readable:
-            conn.execute("SELECT 1")
-    except (psycopg.Error, OSError, ValueError):
-        return True
-    return False
-
-
-def _connect_options(dsn: str) -> dict[str, Any]:
-    """Autocommit, plus a connect timeout and application name unless the DSN sets them."""
-    try:
-        params = psycopg.conninfo.conninfo_to_dict(dsn)
-    except psycopg.Error as error:
-        raise StoreError(f"Bad PostgreSQL DSN for {server(dsn)}: {describe(error)}") from None
-    options: dict[str, Any] = {"autocommit": True}
-    if "connect_timeout" not in params:
-        options["connect_timeout"] = 10
-    if "application_name" not in params:
-        options["application_name"] = "waku"
-    return options
 
 
 def _schema_hint(error: psycopg.Error) -> str:
