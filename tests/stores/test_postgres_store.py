@@ -97,11 +97,27 @@ def test_urls_carry_waku_options_and_pass_the_rest_to_libpq(
 
 
 @pytest.mark.parametrize(
-    ("query", "message"), [("speed=9", "speed"), ("max_size=lots", "'lots' for 'max_size'")]
+    ("query", "message"),
+    [
+        ("speed=9", "speed"),
+        ("max_size=lots", "'lots' for 'max_size'"),
+        ("lease_ttl=0", "lease_ttl must be .* more than 0"),
+        ("lease_wait=inf", "lease_wait must be"),
+        ("max_payload=0", "max_payload must be"),
+        ("min_size=5&max_size=2", "min_size <= max_size"),
+        ("pool_timeout=nan", "pool_timeout must be"),
+    ],
 )
 def test_bad_url_options_are_store_errors(dsn: str, query: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         waku._stores.open_store(f"{dsn}?{query}")
+
+
+def test_a_bad_option_in_a_url_never_shows_its_password() -> None:
+    # Options are checked before any connection is tried: no server is needed here.
+    with pytest.raises(StoreError, match=r"lease_ttl") as refused:
+        waku._stores.open_store("postgresql://app:s3cret@127.0.0.1:1/db?lease_ttl=-1")
+    assert "s3cret" not in str(refused.value) and "app:***@127.0.0.1:1" in str(refused.value)
 
 
 def free_port() -> int:

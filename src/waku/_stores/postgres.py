@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import secrets
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from .base import STATUSES, owner_is_dead, token_hash
+from .sqlite_options import check_lease_ttl, check_lease_wait, check_max_payload
 
 try:
     import psycopg
@@ -104,14 +106,13 @@ class PostgresStore:
                 "PostgresStore needs psycopg 3 and psycopg-pool: pip install 'waku[postgres]'"
             ) from _MISSING
         check_schema_name(schema)
-        if not 1 <= min_size <= max_size:
-            raise ValueError(f"need 1 <= min_size <= max_size, not {min_size} and {max_size}")
+        _check_pool(min_size, max_size, pool_timeout)
         self.schema = schema
         self.server = server(dsn)
         self.codec: Codec = codec or JsonCodec()
-        self.lease_ttl = float(lease_ttl)
-        self.lease_wait = float(lease_wait)
-        self.max_payload = int(max_payload)
+        self.lease_ttl = check_lease_ttl(lease_ttl)
+        self.lease_wait = check_lease_wait(lease_wait)
+        self.max_payload = check_max_payload(max_payload)
         options = connect_options(dsn)
         conn = first_connection(dsn, options)
         try:
@@ -143,7 +144,8 @@ class PostgresStore:
 
         ``rest`` is what follows the scheme. Waku's options (``schema``,
         ``lease_ttl``, ``lease_wait``, ``min_size``, ``max_size``, ``pool_timeout``,
-        ``max_payload``) are taken out of the query; the rest goes to libpq.
+        ``max_payload``) are taken out of the query; the rest goes to libpq. A
+        bad option raises StoreError naming the URL (with any password hidden).
         """
         base, _, query = f"postgresql://{rest}".partition("?")
         options: dict[str, Any] = {}
@@ -156,9 +158,13 @@ class PostgresStore:
                 options[key] = _URL_OPTIONS[key](value)
             except ValueError:
                 raise StoreError(
-                    f"Bad value {value!r} for {key!r} in a PostgreSQL store URL"
+                    f"Bad value {value!r} for {key!r} in the PostgreSQL store URL {_hidden(base)!r}"
                 ) from None
-        return cls(base + ("?" + urlencode(passed) if passed else ""), **options)
+        dsn = base + ("?" + urlencode(passed) if passed else "")
+        try:
+            return cls(dsn, **options)
+        except (ValueError, TypeError) as error:
+            raise StoreError(f"Bad PostgreSQL store URL {_hidden(base)!r}: {error}") from None
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.server!r}, schema={self.schema!r})"
@@ -428,6 +434,29 @@ class PostgresStore:
             f"{self.max_payload} bytes (max_payload); nothing was stored. "
             "Keep large data in a file or object store and return a reference to it"
         )
+
+
+def _check_pool(min_size: object, max_size: object, timeout: object) -> None:
+    """The pool's options: whole numbers 1 <= min_size <= max_size, a timeout above 0."""
+    for name, size in (("min_size", min_size), ("max_size", max_size)):
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"{name} must be a whole number of connections, not {size!r}")
+    assert isinstance(min_size, int) and isinstance(max_size, int)
+    if not 1 <= min_size <= max_size:
+        raise ValueError(f"need 1 <= min_size <= max_size, not {min_size} and {max_size}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"pool_timeout must be a number of seconds, not {timeout!r}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"pool_timeout must be a number of seconds above 0, not {timeout!r}")
+
+
+def _hidden(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _schema_hint(error: psycopg.Error) -> str:
