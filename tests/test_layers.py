@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "_registry": 12,
     "_callbacks": 13,
     "_waker": 13,
+    "_inspect": 13,
     "_runtime": 14,
     "_worker": 15,
     "_decorators": 15,

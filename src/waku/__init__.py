@@ -33,6 +33,7 @@ from ._errors import (
     WorkflowLockedError,
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
+from ._inspect import ErrorInfo, StepInfo, WorkflowInfo, get_workflow, list_workflows, prune
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
@@ -60,6 +61,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CallbackTimeoutError",
     "Codec",
+    "ErrorInfo",
     "InspectStore",
     "InvalidTokenError",
     "JsonCodec",
@@ -77,6 +79,7 @@ __all__ = [
     "Status",
     "StepFailed",
     "StepFunction",
+    "StepInfo",
     "StepRow",
     "StepStore",
     "StoreError",
@@ -90,6 +93,7 @@ __all__ = [
     "WorkflowCancelled",
     "WorkflowCancelledError",
     "WorkflowHandle",
+    "WorkflowInfo",
     "WorkflowLockedError",
     "WorkflowResult",
     "WorkflowRow",
@@ -104,10 +108,13 @@ __all__ = [
     "fail_callback",
     "fork",
     "get_store",
+    "get_workflow",
     "idempotency_key",
     "is_failure",
+    "list_workflows",
     "pipe",
     "pipe_async",
+    "prune",
     "recover",
     "register_adapter",
     "register_workflow",

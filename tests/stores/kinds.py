@@ -25,10 +25,13 @@ STATUSES = "statuses"
 """``waku.WorkflowStatusStore``: a status and wake time per workflow."""
 LEASES = "leases"
 """``waku.LeaseStore``: one running owner per workflow id."""
+INSPECT = "inspect"
+"""``waku.InspectStore``: workflows and steps read back, listed, and pruned."""
 
 PROTOCOLS: dict[str, type[Any]] = {
     STATUSES: waku.WorkflowStatusStore,
     LEASES: waku.LeaseStore,
+    INSPECT: waku.InspectStore,
 }
 """Capability -> the protocol a store with it satisfies (checked in test_kinds)."""
 
@@ -46,11 +49,11 @@ class StoreKind:
 
 KINDS: tuple[StoreKind, ...] = (
     StoreKind("six-methods", lambda _: DictStore(), frozenset()),
-    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES})),
+    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES, INSPECT})),
     StoreKind(
         "sqlite",
         lambda folder: waku.SQLiteStore(folder / "waku.db"),
-        frozenset({STATUSES, LEASES}),
+        frozenset({STATUSES, LEASES, INSPECT}),
         url=lambda folder: f"sqlite:///{folder.resolve() / 'waku.db'}",
     ),
     # A schema of its own, dropped on close. lease_wait: a test that re-runs a workflow the
@@ -58,7 +61,7 @@ KINDS: tuple[StoreKind, ...] = (
     StoreKind(
         "postgres",
         lambda _: throwaway_store(lease_wait=1.0),
-        frozenset({STATUSES, LEASES}),
+        frozenset({STATUSES, LEASES, INSPECT}),
         url=throwaway_url,
     ),
 )

@@ -174,7 +174,29 @@ def test_processes_starting_at_once_migrate_once(dsn: str, schema: str) -> None:
     for store in opened:
         store.close()
     assert errors == [] and len(opened) == 6
-    assert rows(f'SELECT version, count(*) FROM "{schema}".migrations GROUP BY 1') == [(1, 1)]
+    from waku._stores.postgres_schema import SCHEMA_VERSION
+
+    applied = rows(f'SELECT version, count(*) FROM "{schema}".migrations GROUP BY 1 ORDER BY 1')
+    assert applied == [(version, 1) for version in range(1, SCHEMA_VERSION + 1)]
+
+
+def test_an_older_schema_is_migrated_forward_keeping_its_data(
+    dsn: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from waku._stores import postgres_schema
+
+    with monkeypatch.context() as old:
+        old.setattr(postgres_schema, "MIGRATIONS", postgres_schema.MIGRATIONS[:1])
+        old.setattr(postgres_schema, "SCHEMA_VERSION", 1)
+        with waku.PostgresStore(dsn, schema=schema) as store:
+            store.store_result("wf", "1", 1, b"R json m:f\n1")
+    assert rows(f'SELECT max(version) FROM "{schema}".migrations') == [(1,)]
+    with waku.PostgresStore(dsn, schema=schema) as store:
+        assert store.get_steps("wf", "1") == {1: b"R json m:f\n1"}
+    latest = postgres_schema.SCHEMA_VERSION
+    assert rows(f'SELECT max(version) FROM "{schema}".migrations') == [(latest,)]
+    indexes = rows("SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)
+    assert ("workflows_by_created",) in indexes and ("tokens_by_workflow",) in indexes
 
 
 def test_a_schema_name_is_quoted_not_executed(dsn: str) -> None:

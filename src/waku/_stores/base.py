@@ -187,7 +187,12 @@ class InspectStore(Protocol):
         """Delete up to ``limit`` workflows whose status is in ``statuses`` (finished ones
         only: succeeded, failed, cancelled) and whose last update is before
         ``older_than``, with their steps and tokens, in one short transaction.
-        Returns the ``(name, id)`` pairs removed; fewer than ``limit`` means no more.
+        Returns the ``(name, id)`` pairs removed, oldest update first; fewer than
+        ``limit`` means no more.
+
+        Any other status in ``statuses``, or a ``limit`` below 1, raises
+        ValueError and deletes nothing (``check_deletion``). A workflow whose
+        lease is live (a run of it is going on) is kept.
         """
         ...
 
@@ -251,6 +256,44 @@ STATUSES = frozenset(
     {"queued", "running", "waiting", "sleeping", "succeeded", "failed", "cancelled"}
 )
 """Every workflow status a store may be asked to record."""
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+"""The statuses of workflows that are over: the only ones ``delete_workflows`` removes."""
+
+# A step record's status, from the first byte of the payload stored as its result.
+STEP_STATUS = {
+    ord("I"): "input",
+    ord("R"): "succeeded",
+    ord("E"): "failed",
+    ord("W"): "waiting",
+    ord("C"): "delivered",
+    ord("X"): "cancelled",
+}
+
+
+def step_status(payload: bytes) -> str:
+    """The status of a step whose stored result is ``payload`` (``unknown`` for a foreign one)."""
+    return STEP_STATUS.get(payload[0], "unknown") if payload else "unknown"
+
+
+def function_of(payload: bytes) -> str | None:
+    """The step function named in a record's header line, or None (e.g. for callbacks)."""
+    end = payload.find(b"\n", 0, 2048)
+    parts = payload[: max(end, 0)].split(b" ", 2)
+    if len(parts) < 3 or parts[2] == b"-":
+        return None
+    return parts[2].decode("utf-8", "replace")
+
+
+def check_deletion(statuses: Sequence[str], limit: int) -> None:
+    """Refuse a deletion of unfinished workflows, or of no positive batch (ValueError)."""
+    unfinished = sorted(set(statuses) - FINISHED)
+    if unfinished:
+        raise ValueError(
+            f"only finished workflows ({', '.join(sorted(FINISHED))}) can be deleted, "
+            f"not {', '.join(unfinished)}"
+        )
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a whole number of workflows, at least 1; not {limit!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,20 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
-from .base import STATUSES, token_hash
+from .base import (
+    STATUSES,
+    StepRow,
+    WorkflowRow,
+    check_deletion,
+    function_of,
+    step_status,
+    token_hash,
+)
 
 Key = tuple[str, str]
 
@@ -20,6 +28,50 @@ class _Token:
     workflow: Key
     step: int
     spent: bool = False
+
+
+@dataclass(slots=True)
+class _Step:
+    """A step's record, holding what SQLite's step row holds (see ``sqlite_rows``)."""
+
+    running: bool = False  # started after its last result (or before any)
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    input: bytes | None = None
+    output: bytes | None = None
+
+    def row(self, step: int) -> StepRow:
+        status = "running" if self.running or self.output is None else step_status(self.output)
+        return StepRow(
+            step,
+            self.function(),
+            status,
+            self.attempts,
+            self.started_at,
+            self.finished_at,
+            self.input,
+            self.output,
+        )
+
+    def function(self) -> str | None:
+        # Named by the record written last, else the other one, as SQLite's upserts keep it.
+        latest = (self.input, self.output) if self.running else (self.output, self.input)
+        for payload in latest:
+            name = function_of(payload) if payload else None
+            if name is not None:
+                return name
+        return None
+
+
+@dataclass(slots=True)
+class _Workflow:
+    status: str
+    created_at: float
+    updated_at: float
+    result: bytes | None = None
+    wake_at: float | None = None
+    queue: str | None = None
 
 
 class MemoryStore:
@@ -32,11 +84,11 @@ class MemoryStore:
     def __init__(self, *, codec: Codec | None = None) -> None:
         self.codec: Codec = codec or JsonCodec()
         self._lock = threading.Lock()
-        self._results: dict[Key, dict[int, bytes]] = {}
-        self._starts: dict[Key, dict[int, bytes]] = {}
+        self._steps: dict[Key, dict[int, _Step]] = {}
         self._tokens: dict[str, _Token] = {}
-        self._status: dict[Key, tuple[str, bytes | None, float | None]] = {}
-        self._leases: dict[Key, tuple[str, float]] = {}
+        self._tokens_of: dict[Key, list[str]] = {}  # token hashes by workflow, for deletion
+        self._workflows: dict[Key, _Workflow] = {}
+        self._leases: dict[Key, tuple[str, float]] = {}  # owner, time.monotonic() expiry
 
     @classmethod
     def from_url(cls, rest: str) -> MemoryStore:
@@ -53,20 +105,27 @@ class MemoryStore:
         return "MemoryStore()"
 
     def store_start(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
-        """Record the step's input; replaces an earlier start of the same step."""
+        """Record the step's input and count an attempt; never touches its stored result."""
+        now = time.time()
         with self._lock:
-            self._starts.setdefault((workflow_name, workflow_id), {})[step] = payload
+            row = self._step(workflow_name, workflow_id, step)
+            row.running, row.input, row.attempts = True, payload, row.attempts + 1
+            row.started_at, row.finished_at = now, None
 
     def store_result(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
         """Store the step's result, replacing any earlier one."""
+        now = time.time()
         with self._lock:
-            self._results.setdefault((workflow_name, workflow_id), {})[step] = payload
+            row = self._step(workflow_name, workflow_id, step)
+            row.running, row.output, row.finished_at = False, payload, now
 
     def store_result_token(self, workflow_name: str, workflow_id: str, step: int) -> str:
         """Mint a 256-bit token for the step; only its hash is kept."""
         token = secrets.token_urlsafe(32)
+        digest, key = token_hash(token), (workflow_name, workflow_id)
         with self._lock:
-            self._tokens[token_hash(token)] = _Token((workflow_name, workflow_id), step)
+            self._tokens[digest] = _Token(key, step)
+            self._tokens_of.setdefault(key, []).append(digest)
         return token
 
     def store_token_result(self, token: str, payload: bytes) -> tuple[str, str, int]:
@@ -81,18 +140,21 @@ class MemoryStore:
             if entry.spent:
                 raise TokenAlreadyUsedError("This callback token was already used.")
             self._tokens[digest] = replace(entry, spent=True)
-            self._results.setdefault(entry.workflow, {})[entry.step] = payload
+            row = self._step(*entry.workflow, entry.step)
+            row.running, row.output, row.finished_at = False, payload, time.time()
             return (*entry.workflow, entry.step)
 
     def get_steps(self, workflow_name: str, workflow_id: str) -> Mapping[int, bytes]:
         """All stored results of the workflow, by step (a copy)."""
         with self._lock:
-            return dict(self._results.get((workflow_name, workflow_id), {}))
+            steps = self._steps.get((workflow_name, workflow_id), {})
+            return {n: row.output for n, row in steps.items() if row.output is not None}
 
     def get_result(self, workflow_name: str, workflow_id: str, step: int) -> bytes | None:
         """The step's stored result, or None."""
         with self._lock:
-            return self._results.get((workflow_name, workflow_id), {}).get(step)
+            row = self._steps.get((workflow_name, workflow_id), {}).get(step)
+            return None if row is None else row.output
 
     def set_workflow_status(
         self,
@@ -105,14 +167,22 @@ class MemoryStore:
         """Create or update the workflow's status record."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
+        now = time.time()
         with self._lock:
-            self._status[(workflow_name, workflow_id)] = (status, result, wake_at)
+            record = self._workflows.get((workflow_name, workflow_id))
+            if record is None:
+                self._workflows[(workflow_name, workflow_id)] = _Workflow(
+                    status, now, now, result, wake_at
+                )
+            else:
+                record.status, record.updated_at = status, now
+                record.result, record.wake_at = result, wake_at
 
     def get_workflow_status(self, workflow_name: str, workflow_id: str) -> str | None:
         """The workflow's status, or None when unknown."""
         with self._lock:
-            entry = self._status.get((workflow_name, workflow_id))
-            return entry[0] if entry else None
+            record = self._workflows.get((workflow_name, workflow_id))
+            return None if record is None else record.status
 
     def acquire_lease(self, workflow_name: str, workflow_id: str, owner: str, ttl: float) -> bool:
         """Take or renew the lease unless another owner holds a live one."""
@@ -130,3 +200,99 @@ class MemoryStore:
             holder = self._leases.get((workflow_name, workflow_id))
             if holder and holder[0] == owner:
                 del self._leases[(workflow_name, workflow_id)]
+
+    # -- InspectStore -------------------------------------------------------------
+
+    def get_workflow_row(self, workflow_name: str, workflow_id: str) -> WorkflowRow | None:
+        """The workflow's record, or None for one this store never saw."""
+        with self._lock:
+            return self._row((workflow_name, workflow_id))
+
+    def list_workflow_rows(
+        self,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        before: tuple[float, str, str] | None = None,
+    ) -> list[WorkflowRow]:
+        """Newest first by ``(created_at, name, id)``; ``before`` is the last key of a page.
+
+        Sorts every workflow on each call: fine for tests, not for millions.
+        """
+        with self._lock:
+            keys = sorted(
+                (
+                    (record.created_at, *key)
+                    for key, record in self._workflows.items()
+                    if (status is None or record.status == status)
+                    and (name is None or key[0] == name)
+                    and (before is None or (record.created_at, *key) < before)
+                ),
+                reverse=True,
+            )
+            return [self._listed((key[1], key[2])) for key in keys[:limit]]
+
+    def get_step_rows(self, workflow_name: str, workflow_id: str) -> list[StepRow]:
+        """Every step record of the workflow (input, markers included), by step number."""
+        with self._lock:
+            steps = self._steps.get((workflow_name, workflow_id), {})
+            return [steps[n].row(n) for n in sorted(steps)]
+
+    def delete_workflows(
+        self, *, older_than: float, statuses: Sequence[str], limit: int
+    ) -> list[tuple[str, str]]:
+        """Delete up to ``limit`` finished workflows last updated before ``older_than``.
+
+        With their steps and tokens, oldest update first; a workflow whose lease
+        is live is kept. An unfinished status in ``statuses`` raises ValueError.
+        """
+        check_deletion(statuses, limit)
+        now = time.monotonic()
+        with self._lock:
+            due = sorted(
+                (record.updated_at, key)
+                for key, record in self._workflows.items()
+                if record.status in statuses
+                and record.updated_at < older_than
+                and self._leases.get(key, ("", now))[1] <= now
+            )[:limit]
+            for _, key in due:
+                del self._workflows[key]
+                self._steps.pop(key, None)
+                self._leases.pop(key, None)
+                for digest in self._tokens_of.pop(key, ()):
+                    del self._tokens[digest]
+            return [key for _, key in due]
+
+    # -- helpers (called with the lock held) --------------------------------------
+
+    def _step(self, workflow_name: str, workflow_id: str, step: int) -> _Step:
+        steps = self._steps.get((workflow_name, workflow_id))
+        if steps is None:
+            steps = self._steps[(workflow_name, workflow_id)] = {}
+        row = steps.get(step)
+        if row is None:
+            row = steps[step] = _Step()
+        return row
+
+    def _row(self, key: Key) -> WorkflowRow | None:
+        return self._listed(key) if key in self._workflows else None
+
+    def _listed(self, key: Key) -> WorkflowRow:
+        record = self._workflows[key]
+        owner, expires = self._leases.get(key, (None, None))
+        if expires is not None:  # monotonic here; rows give wall-clock seconds
+            expires += time.time() - time.monotonic()
+        return WorkflowRow(
+            workflow_name=key[0],
+            workflow_id=key[1],
+            status=record.status,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            queue=record.queue,
+            result=record.result,
+            wake_at=record.wake_at,
+            lease_owner=owner,
+            lease_expires=expires,
+        )

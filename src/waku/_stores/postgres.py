@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from .base import STATUSES, owner_is_dead, token_hash
+from .postgres_inspect import InspectRows
 from .sqlite_options import check_lease_ttl, check_lease_wait, check_max_payload
 
 try:
@@ -72,7 +73,7 @@ _URL_OPTIONS: dict[str, Callable[[str], Any]] = {
 }
 
 
-class PostgresStore:
+class PostgresStore(InspectRows):
     """A durable store in a PostgreSQL database, shared by processes on many machines.
 
     ``dsn``: a libpq connection string or ``postgresql://`` URL. ``schema``:
@@ -252,6 +253,8 @@ class PostgresStore:
         """
         if len(payload) > self.max_payload:
             raise self._too_large(len(payload), "a callback payload")
+        # A start put off before this token's step was written must not land after it.
+        self._deferred.flush()
         try:
             digest = token_hash(token)
         except UnicodeEncodeError:
@@ -382,6 +385,9 @@ class PostgresStore:
         self._write_with(key, status, [(self._sql.release_lease, (*key, owner))], where)
 
     # -- connections --------------------------------------------------------------
+
+    def _query(self, statement: Statement, where: str, *, write: bool = False) -> list[Any]:
+        return self._db.run([statement], where, write=write)
 
     def _write_with(
         self,

@@ -17,6 +17,8 @@ starting at once neither race nor see a half-made schema.
   is the workflow's input; step ``-n`` is step ``n``'s callback marker.
 - ``tokens``: SHA-256 of each callback token -> (name, id, step), created
   and spent times.
+
+Version 2 adds the indexes that serve listing and pruning (``postgres_inspect``).
 """
 
 from __future__ import annotations
@@ -69,9 +71,25 @@ CREATE TABLE {schema}.tokens (
 )
 """
 
+# Indexes for reading workflows back (``InspectStore``): listing pages newest first, whole
+# or by status or name, in code-point order of names and ids (COLLATE "C", as in SQLite
+# and Python) whatever the database's collation; pruning finished workflows oldest update
+# first; and deleting a workflow's tokens with it.
+_V2 = """
+CREATE INDEX workflows_by_created ON {schema}.workflows
+    (created_at, workflow_name COLLATE "C", workflow_id COLLATE "C");
+CREATE INDEX workflows_by_status_created ON {schema}.workflows
+    (status, created_at, workflow_name COLLATE "C", workflow_id COLLATE "C");
+CREATE INDEX workflows_by_name_created ON {schema}.workflows
+    (workflow_name, created_at, workflow_id COLLATE "C");
+CREATE INDEX workflows_finished ON {schema}.workflows (updated_at)
+    WHERE status IN ('succeeded', 'failed', 'cancelled');
+CREATE INDEX tokens_by_workflow ON {schema}.tokens (workflow_name, workflow_id)
+"""
+
 # MIGRATIONS[v] takes a schema at version v to v + 1. Append, never edit:
 # databases in the field were made by the earlier entries.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

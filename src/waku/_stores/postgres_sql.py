@@ -106,6 +106,51 @@ SELECT output FROM {schema}.steps WHERE workflow_name = %s AND workflow_id = %s 
 """
 STATUS_OF = "SELECT status FROM {schema}.workflows WHERE workflow_name = %s AND workflow_id = %s"
 
+# -- reading back (InspectStore): times as Unix seconds, as WorkflowRow and StepRow hold them
+
+_EPOCH = "extract(epoch FROM {})::float8"
+_WORKFLOW_COLUMNS = (
+    "workflow_name, workflow_id, status, "
+    + ", ".join(_EPOCH.format(c) for c in ("created_at", "updated_at"))
+    + ", NULL::text, result, "
+    + _EPOCH.format("wake_at")
+    + ", lease_owner, "
+    + _EPOCH.format("lease_expires")
+)
+WORKFLOW_ROW = (
+    f"SELECT {_WORKFLOW_COLUMNS} FROM {{schema}}.workflows "
+    "WHERE workflow_name = %s AND workflow_id = %s"
+)
+# A listing page: this, then the conditions and ORDER BY of ``postgres_inspect``.
+LIST_WORKFLOWS = f"SELECT {_WORKFLOW_COLUMNS} FROM {{schema}}.workflows"
+STEP_ROWS = (
+    "SELECT step, function, status, attempts, "
+    + ", ".join(_EPOCH.format(c) for c in ("started_at", "finished_at"))
+    + ", input, output FROM {schema}.steps WHERE workflow_name = %s AND workflow_id = %s "
+    "ORDER BY step"
+)
+# Deletes a batch of finished, unleased workflows with their steps and tokens, in one
+# statement; SKIP LOCKED leaves a workflow another transaction is writing for the next batch.
+DELETE_DUE = """
+WITH due AS (
+    SELECT workflow_name, workflow_id FROM {schema}.workflows
+    WHERE status IN ('succeeded', 'failed', 'cancelled') AND status = ANY(%(statuses)s)
+        AND updated_at < to_timestamp(%(older_than)s::float8)
+        AND (lease_owner IS NULL OR lease_expires <= now())
+    ORDER BY updated_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), steps_gone AS (
+    DELETE FROM {schema}.steps s USING due
+    WHERE s.workflow_name = due.workflow_name AND s.workflow_id = due.workflow_id
+), tokens_gone AS (
+    DELETE FROM {schema}.tokens t USING due
+    WHERE t.workflow_name = due.workflow_name AND t.workflow_id = due.workflow_id
+)
+DELETE FROM {schema}.workflows w USING due
+WHERE w.workflow_name = due.workflow_name AND w.workflow_id = due.workflow_id
+RETURNING w.workflow_name, w.workflow_id, w.updated_at
+"""
+
 
 @dataclass(frozen=True)
 class Statements:
@@ -123,6 +168,10 @@ class Statements:
     steps: str
     result_of: str
     status_of: str
+    workflow_row: str
+    list_workflows: str
+    step_rows: str
+    delete_due: str
 
     @classmethod
     def render(cls, schema: str, conn: psycopg.Connection[Any]) -> Statements:

@@ -9,6 +9,9 @@ of its start, never a result. Concurrent writers share commits (see
 changes commit without waiting for a sync, since a lease means nothing after
 a power loss.
 
+Reading workflows back, listing and pruning them (``InspectStore``) is mixed
+in from ``sqlite_inspect``.
+
 Closing: every public call passes a ``Gate``; ``close`` shuts it, waits for
 the calls in progress, and only then closes the connections (closing a
 connection another thread is using crashes the interpreter).
@@ -31,7 +34,8 @@ from typing import Any, TypeVar
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from . import sqlite_rows as sql
-from .base import STATUSES, owner_is_dead, token_hash
+from .base import STATUSES, function_of, owner_is_dead, token_hash
+from .sqlite_inspect import InspectRows
 from .sqlite_options import DURABILITY, MAX_PAYLOAD, Options, parse_url
 from .sqlite_schema import check_path, connect, prepare, store_error
 from .sqlite_writer import Gate, GroupCommitter, closed_error, wait_until
@@ -39,7 +43,7 @@ from .sqlite_writer import Gate, GroupCommitter, closed_error, wait_until
 T = TypeVar("T")
 
 
-class SQLiteStore:
+class SQLiteStore(InspectRows):
     """A durable store in one SQLite file (WAL mode), shared by threads and processes.
 
     ``durability="full"`` (default): a completed step survives a power loss.
@@ -159,7 +163,7 @@ class SQLiteStore:
         """
         self._check_size(payload, workflow_name, workflow_id, step)
         key = (workflow_name, workflow_id, step)
-        args = (workflow_name, workflow_id, step, sql.function_of(payload), payload, time.time())
+        args = (workflow_name, workflow_id, step, function_of(payload), payload, time.time())
 
         def write_start(conn: sqlite3.Connection) -> None:
             with self._starts_lock:

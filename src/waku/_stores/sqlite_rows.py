@@ -5,14 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-# A step row's status, from the first byte of the record stored in it.
-STEP_STATUS = {
-    ord("I"): "input",
-    ord("R"): "succeeded",
-    ord("E"): "failed",
-    ord("W"): "waiting",
-    ord("C"): "delivered",
-}
+from .base import function_of, step_status
 
 UPSERT_START = """
 INSERT INTO steps (workflow_name, workflow_id, step, function, status, input, attempts, started_at)
@@ -68,18 +61,9 @@ SELECT_TOKEN = "SELECT workflow_name, workflow_id, step, spent_at FROM tokens WH
 SPEND_TOKEN = "UPDATE tokens SET spent_at = ? WHERE hash = ?"
 
 
-def function_of(payload: bytes) -> str | None:
-    """The step function named in a record's header line, or None (e.g. for callbacks)."""
-    end = payload.find(b"\n", 0, 2048)
-    parts = payload[: max(end, 0)].split(b" ", 2)
-    if len(parts) < 3 or parts[2] == b"-":
-        return None
-    return parts[2].decode("utf-8", "replace")
-
-
 def result_args(
     name: str, wid: str, step: int, payload: bytes, now: float | None = None
 ) -> tuple[Any, ...]:
     """The parameters of ``UPSERT_RESULT`` for a record."""
-    status = STEP_STATUS.get(payload[0], "unknown") if payload else "unknown"
+    status = step_status(payload)
     return (name, wid, step, function_of(payload), status, payload, now or time.time())

@@ -67,7 +67,8 @@ CREATE TABLE tokens (
 """
 
 # A suspended workflow's wake time (a callback deadline, the end of a sleep), the
-# queue it was enqueued on, and indexes that serve claims and newest-first listings.
+# queue it was enqueued on, and indexes that serve claims, newest-first listings,
+# and pruning (finished workflows by age, a workflow's tokens).
 _V2 = """
 ALTER TABLE workflows ADD COLUMN wake_at REAL;
 ALTER TABLE workflows ADD COLUMN queue TEXT;
@@ -77,6 +78,9 @@ CREATE INDEX workflows_by_created ON workflows (created_at, workflow_name, workf
 CREATE INDEX workflows_by_name ON workflows (workflow_name, created_at);
 DROP INDEX workflows_by_status;
 CREATE INDEX workflows_by_status ON workflows (status, created_at);
+CREATE INDEX workflows_finished ON workflows (updated_at)
+    WHERE status IN ('succeeded', 'failed', 'cancelled');
+CREATE INDEX tokens_by_workflow ON tokens (workflow_name, workflow_id);
 """
 
 # MIGRATIONS[v] takes a database at version v to v + 1. Append, never edit:
