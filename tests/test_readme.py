@@ -29,12 +29,7 @@ import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
-NOT_RUN: dict[str, str] = {
-    "PostgreSQL store": "needs a PostgreSQL server",
-    "Running workers": (
-        "enqueue and Worker need the stores' QueueStore capability, not merged yet"
-    ),
-}
+NOT_RUN: dict[str, str] = {"PostgreSQL store": "needs a PostgreSQL server"}
 """Headings of the blocks marked ``<!-- not run: reason -->``, with why."""
 
 TIMEOUT = 60

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -225,20 +225,25 @@ class Recovered:
     result: WorkflowResult | None = None
 
 
-def recover(store: StepStore | None = None, *, limit: int = 1000) -> list[Recovered]:
+def recover(
+    store: StepStore | None = None, *, queues: Sequence[str] = (), limit: int = 1000
+) -> list[Recovered]:
     """Resume every workflow left unfinished by a process that died, and due ones.
 
     Finds, through the store's claim (``QueueStore``), workflows whose owner
     died (lease expired, or a dead process of this host) and suspended ones
     whose wake time has come, and resumes each whose name is registered in
-    this process. Unknown names are reported (status ``unknown``) and logged,
-    never dropped or failed: their lease lapses for a process that knows them.
+    this process. Workflows that were enqueued belong to their queue: they
+    are recovered by that queue's workers, or here when ``queues`` names it
+    (queued work of those queues is then started too). Unknown names are
+    reported (status ``unknown``) and logged, never dropped or failed: their
+    lease lapses for a process that knows them.
     """
     resolved = resolve_store(store)
-    queues = capability(resolved, QueueStore, "recover()")
+    claims = capability(resolved, QueueStore, "recover()")
     owner, ttl = new_owner(), traits(resolved).lease_ttl
     report = []
-    for name, wid in queues.claim_workflows((), owner, ttl, limit):
+    for name, wid in claims.claim_workflows(tuple(queues), owner, ttl, limit):
         report.append(run_claimed(resolved, name, wid, owner))
     return report
 

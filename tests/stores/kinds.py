@@ -27,11 +27,14 @@ LEASES = "leases"
 """``waku.LeaseStore``: one running owner per workflow id."""
 INSPECT = "inspect"
 """``waku.InspectStore``: workflows and steps read back, listed, and pruned."""
+QUEUE = "queue"
+"""``waku.QueueStore``: enqueueing workflows and claiming work atomically."""
 
 PROTOCOLS: dict[str, type[Any]] = {
     STATUSES: waku.WorkflowStatusStore,
     LEASES: waku.LeaseStore,
     INSPECT: waku.InspectStore,
+    QUEUE: waku.QueueStore,
 }
 """Capability -> the protocol a store with it satisfies (checked in test_kinds)."""
 
@@ -49,11 +52,13 @@ class StoreKind:
 
 KINDS: tuple[StoreKind, ...] = (
     StoreKind("six-methods", lambda _: DictStore(), frozenset()),
-    StoreKind("memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES, INSPECT})),
+    StoreKind(
+        "memory", lambda _: waku.MemoryStore(), frozenset({STATUSES, LEASES, INSPECT, QUEUE})
+    ),
     StoreKind(
         "sqlite",
         lambda folder: waku.SQLiteStore(folder / "waku.db"),
-        frozenset({STATUSES, LEASES, INSPECT}),
+        frozenset({STATUSES, LEASES, INSPECT, QUEUE}),
         url=lambda folder: f"sqlite:///{folder.resolve() / 'waku.db'}",
     ),
     # A schema of its own, dropped on close. lease_wait: a test that re-runs a workflow the

@@ -226,6 +226,13 @@ class QueueStore(Protocol):
         - ``running`` ones whose lease expired or whose owner is a dead
           process of this host (``owner_is_dead``): orphans of a crash.
 
+        Orphans come first, then due suspended ones (earliest ``wake_at``
+        first), then queued ones. Suspended and orphaned workflows are taken
+        only when they are on one of ``queues`` or on none (run, not
+        enqueued), so a claimer never takes work of a queue it does not
+        serve. The claimed workflows become ``running``; finished ones are
+        never taken. ``queues`` given as a bare string raises TypeError.
+
         ``concurrency`` caps, per queue, how many of that queue's workflows
         may hold a live lease at once, counted over every owner. A workflow
         is never handed to two owners while a lease on it is live.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .._codec import Codec, JsonCodec
@@ -19,6 +19,7 @@ from .base import (
     step_status,
     token_hash,
 )
+from .claims import Candidate, Picker, queue_set
 
 Key = tuple[str, str]
 
@@ -296,3 +297,81 @@ class MemoryStore:
             lease_owner=owner,
             lease_expires=expires,
         )
+
+    # -- QueueStore ---------------------------------------------------------------
+
+    def enqueue_workflow(
+        self, workflow_name: str, workflow_id: str, queue: str, payload: bytes
+    ) -> bool:
+        """Create the workflow, ``queued`` on ``queue``, with ``payload`` as step 0.
+
+        Returns False, changing nothing, when the store has any record of the workflow.
+        """
+        key, now = (workflow_name, workflow_id), time.time()
+        with self._lock:
+            if key in self._workflows or key in self._steps or key in self._leases:
+                return False
+            self._workflows[key] = _Workflow("queued", now, now, queue=queue)
+            row = self._step(workflow_name, workflow_id, 0)
+            row.output, row.finished_at = payload, now
+            return True
+
+    def claim_workflows(
+        self,
+        queues: Sequence[str],
+        owner: str,
+        ttl: float,
+        limit: int,
+        concurrency: Mapping[str, int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Lease up to ``limit`` ready workflows to ``owner`` and mark them ``running``.
+
+        Orphans first, then due wake-ups, then queued workflows oldest first (see ``claims``).
+        """
+        served = queue_set(queues)
+        now = time.monotonic()  # leases expire on the monotonic clock, wake times on the wall
+        with self._lock:
+            picker = Picker(served, max(limit, 0), now)
+            for queue, cap in (concurrency or {}).items():
+                if queue in served:
+                    held = (
+                        picker.lease_live(*lease)
+                        for key, lease in self._leases.items()
+                        if self._queue_of(key) == queue
+                    )
+                    picker.cap(queue, cap, sum(held))
+            for key in self._ready(served):
+                holder = self._leases.get(key)
+                candidate = Candidate(*key, self._queue_of(key), *(holder or (None, None)))
+                if not picker.offer(candidate):
+                    break
+            wall = time.time()
+            for key in picker.picked:
+                self._leases[key] = (owner, now + ttl)
+                record = self._workflows[key]
+                record.status, record.updated_at, record.wake_at = "running", wall, None
+            return picker.picked
+
+    def _queue_of(self, key: Key) -> str | None:
+        record = self._workflows.get(key)
+        return None if record is None else record.queue
+
+    def _ready(self, served: frozenset[str]) -> Iterator[Key]:
+        """Orphan candidates, due wake-ups by wake time, queued on ``served`` oldest first."""
+        workflows = self._workflows
+        yield from (key for key, record in workflows.items() if record.status == "running")
+        wall = time.time()
+        due = sorted(
+            (record.wake_at, key)
+            for key, record in workflows.items()
+            if record.status in ("waiting", "sleeping")
+            and record.wake_at is not None
+            and record.wake_at <= wall
+        )
+        yield from (key for _, key in due)
+        queued = sorted(
+            (record.created_at, key)
+            for key, record in workflows.items()
+            if record.status == "queued" and record.queue in served
+        )
+        yield from (key for _, key in queued)

@@ -26,15 +26,17 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
+from . import sqlite_queue as queue_sql
 from . import sqlite_rows as sql
 from .base import STATUSES, function_of, owner_is_dead, token_hash
+from .claims import Picker, queue_set
 from .sqlite_inspect import InspectRows
 from .sqlite_options import DURABILITY, MAX_PAYLOAD, Options, parse_url
 from .sqlite_schema import check_path, connect, prepare, store_error
@@ -333,6 +335,82 @@ class SQLiteStore(InspectRows):
         args = (workflow_name, workflow_id, owner)
         with self._gate:
             self._writer.run(lambda conn: conn.execute(sql.RELEASE_LEASE, args), durable=False)
+
+    # -- QueueStore ---------------------------------------------------------------
+
+    def enqueue_workflow(
+        self, workflow_name: str, workflow_id: str, queue: str, payload: bytes
+    ) -> bool:
+        """Create the workflow, ``queued`` on ``queue``, with ``payload`` as its input (step 0).
+
+        One durable transaction: both rows or neither, and on disk when it
+        returns. Idempotent: when a workflow of that name and id exists
+        already (enqueued, run, or finished), nothing changes and False is
+        returned. A payload over ``max_payload`` raises StoreError.
+        """
+        self._check_size(payload, workflow_name, workflow_id, 0)
+        args = (workflow_name, workflow_id, queue, payload)
+        now = time.time()
+        with self._gate:
+            created: bool = self._writer.run(lambda conn: queue_sql.enqueue(conn, *args, now=now))
+        return created
+
+    def claim_workflows(
+        self,
+        queues: Sequence[str],
+        owner: str,
+        ttl: float,
+        limit: int,
+        concurrency: Mapping[str, int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Lease up to ``limit`` ready workflows to ``owner`` and mark them ``running``.
+
+        One ``BEGIN IMMEDIATE`` transaction reads and leases, so racing
+        claimers (threads or processes) never take one workflow twice.
+        Orphans come first, then due wake-ups, then queued workflows oldest
+        first; suspended and orphaned ones only of ``queues`` or of no queue.
+        Commits without waiting for a sync, like every lease.
+        """
+        served = queue_set(queues)
+        if limit < 1:
+            return []
+        caps = dict(concurrency or {})
+
+        def claim(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            picker = Picker(served, limit, time.time())
+            return queue_sql.claim(conn, picker, owner, ttl, caps)
+
+        def ready(conn: sqlite3.Connection) -> bool:
+            picker = Picker(served, 1, time.time())
+            queue_sql.pick(conn, picker, caps)
+            return picker.full
+
+        with self._gate:
+            # Idle workers poll: when a read finds nothing to take, no write lock is taken.
+            # Only when this process has no write in flight, though (a deferred status,
+            # say): the read would not see it.
+            if self._writer.idle and not self._reading(ready):
+                return []
+            claimed: list[tuple[str, str]] = self._writer.run(claim, durable=False)
+        return claimed
+
+    def _reading(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on an idle read connection of the pool, in one read transaction."""
+        with self._readers_lock:
+            conn = self._readers.pop() if self._readers else None
+        if conn is None:
+            conn = connect(self.path, self._busy_timeout)
+        try:
+            conn.execute("BEGIN")
+            try:
+                return work(conn)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise store_error(error, self.path, "read") from None
+        finally:
+            with self._readers_lock:
+                self._readers.append(conn)
 
     # -- helpers ------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ Schema (``PRAGMA user_version`` = ``SCHEMA_VERSION``, ``application_id`` = ``WAK
 
 - ``workflows``: one row per (name, id): status (``waku.Status``), created
   and updated times, final result payload, the lease (owner
-  ``host:pid:nonce`` and expiry, wall-clock seconds) and the wake time of a
-  suspended workflow.
+  ``host:pid:nonce`` and expiry, wall-clock seconds), the wake time of a
+  suspended workflow and the queue it was enqueued on.
 - ``steps``: one row per (name, id, step): the step function, a status read
   from the record's kind, the last input (from ``store_start``), the last
   result or error payload, the attempt count, start and finish times. Step 0
@@ -72,7 +72,8 @@ CREATE TABLE tokens (
 _V2 = """
 ALTER TABLE workflows ADD COLUMN wake_at REAL;
 ALTER TABLE workflows ADD COLUMN queue TEXT;
-CREATE INDEX workflows_by_wake ON workflows (wake_at) WHERE wake_at IS NOT NULL;
+CREATE INDEX workflows_by_wake ON workflows (wake_at)
+    WHERE wake_at IS NOT NULL AND status IN ('waiting', 'sleeping');
 CREATE INDEX workflows_queued ON workflows (queue, created_at) WHERE status = 'queued';
 CREATE INDEX workflows_by_created ON workflows (created_at, workflow_name, workflow_id);
 CREATE INDEX workflows_by_name ON workflows (workflow_name, created_at);
@@ -81,6 +82,8 @@ CREATE INDEX workflows_by_status ON workflows (status, created_at);
 CREATE INDEX workflows_finished ON workflows (updated_at)
     WHERE status IN ('succeeded', 'failed', 'cancelled');
 CREATE INDEX tokens_by_workflow ON tokens (workflow_name, workflow_id);
+CREATE INDEX workflows_leased ON workflows (queue, lease_expires, lease_owner)
+    WHERE lease_expires IS NOT NULL;
 """
 
 # MIGRATIONS[v] takes a database at version v to v + 1. Append, never edit:

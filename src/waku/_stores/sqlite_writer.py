@@ -106,6 +106,12 @@ class GroupCommitter:
         """Commit every deferred write now."""
         self.run(lambda conn: None, durable=False)
 
+    @property
+    def idle(self) -> bool:
+        """True when no write waits or is being committed: a read now sees every write made."""
+        with self._mutex:
+            return not self._pending and not self._leading
+
     def close(self) -> None:
         """Stop the flusher, commit deferred writes, then refuse further writes.
 
