@@ -33,7 +33,7 @@ try:
     import psycopg
 
     from .postgres_connections import Connections, connect_options, first_connection
-    from .postgres_deferred import Deferred, Statement
+    from .postgres_deferred import Args, Deferred, Statement
     from .postgres_schema import check_schema_name, describe, prepare, server
     from .postgres_sql import Statements
 except ModuleNotFoundError as missing:  # the postgres extra is not installed
@@ -214,21 +214,24 @@ class PostgresStore(InspectRows):
     def store_result(self, workflow_name: str, workflow_id: str, step: int, payload: bytes) -> None:
         """Store ``payload`` as the step's result, replacing any earlier one; durable on return.
 
-        One statement writes the result and the step's deferred start; the
-        workflow's deferred status rides in the same transaction. A payload
+        One statement writes the result, the step's deferred start and the
+        workflow's deferred status: one round trip, one commit. A payload
         over ``max_payload`` raises StoreError and stores nothing.
         """
         self._check(workflow_name, workflow_id, payload, step)
         key = (workflow_name, workflow_id)
         start, status = self._deferred.take(key, step)
-        args = (*key, step, _function(payload), _status(payload), payload, time.time())
-        statement: Statement
-        if start is None:
-            statement = (self._sql.result, args)
+        args: Args = (*key, step, _function(payload), _status(payload), payload, time.time())
+        if start is not None:
+            args = (*args, start[4], start[5])
+        if status is None:
+            query = self._sql.result if start is None else self._sql.start_and_result
         else:
-            statement = (self._sql.start_and_result, (*args, start[4], start[5]))
+            both = start is not None
+            query = self._sql.status_and_start_and_result if both else self._sql.status_and_result
+            args = (*status, *args)
         where = f"step {step} of workflow {workflow_name!r} id {workflow_id!r}"
-        self._write_with(key, status, [statement], where)
+        self._write_with(key, status, (query, args), where)
 
     def store_result_token(self, workflow_name: str, workflow_id: str, step: int) -> str:
         """Mint a 256-bit token for the step, commit its hash, and return the token.
@@ -382,7 +385,11 @@ class PostgresStore(InspectRows):
         key = (workflow_name, workflow_id)
         _, status = self._deferred.take(key)
         where = f"the lease of workflow {workflow_name!r} id {workflow_id!r}"
-        self._write_with(key, status, [(self._sql.release_lease, (*key, owner))], where)
+        if status is None:
+            statement: Statement = (self._sql.release_lease, (*key, owner))
+        else:
+            statement = (self._sql.status_and_release, (*status, owner, owner))
+        self._write_with(key, status, statement, where)
 
     # -- connections --------------------------------------------------------------
 
@@ -390,15 +397,11 @@ class PostgresStore(InspectRows):
         return self._db.run([statement], where, write=write)
 
     def _write_with(
-        self,
-        key: tuple[str, str],
-        status: Statement | None,
-        statements: list[Statement],
-        where: str,
+        self, key: tuple[str, str], status: Args | None, statement: Statement, where: str
     ) -> None:
-        """Run ``statements`` with the workflow's deferred status in one transaction."""
+        """Run a write that carries the workflow's deferred status; keep the status if it fails."""
         try:
-            self._db.run([status, *statements] if status else statements, where, write=True)
+            self._db.run([statement], where, write=True)
         except BaseException:
             self._deferred.put_back(key, status)
             raise

@@ -1,8 +1,11 @@
 """The PostgreSQL store's connections: a pool, a cheap check before each use, clear errors.
 
 Connections come from a ``psycopg_pool`` pool in autocommit mode, so one
-statement is one round trip and one commit, and several statements sent in a
-pipeline are one round trip and one implicit transaction. Before a
+statement is one round trip and one commit. Several statements (only the
+background writer of deferred records sends them) go in a pipeline: one
+implicit transaction, though psycopg's pipeline costs more than one plain
+round trip, which is why the hot paths fold their writes into one statement
+instead. Before a
 connection is used, its socket is checked without a round trip: a server
 that ended the session (``pg_terminate_backend``, a restart) has said so on
 the socket, and such a connection is replaced by a fresh one.

@@ -4,7 +4,7 @@ A step's start is a diagnostic, and a status can always be rebuilt by
 running the workflow again, so neither is worth a commit of its own. They
 wait here until the next write of the same workflow takes them along (a
 step's result takes its own start into the same SQL statement; a status
-rides in the same transaction as the workflow's next write), or until a
+rides in the statement of the workflow's next step or lease release), or until a
 background thread writes them, at most a quarter of a second later.
 
 Order is kept per workflow: while the thread writes a workflow's items, a
@@ -64,8 +64,8 @@ class Deferred:
             self._statuses[key] = (time.monotonic(), args)
         self._kick()
 
-    def take(self, key: Key, step: int | None = None) -> tuple[Args | None, Statement | None]:
-        """Remove and return the start of ``step`` and the workflow's status statement.
+    def take(self, key: Key, step: int | None = None) -> tuple[Args | None, Args | None]:
+        """Remove and return the start of ``step`` and the workflow's status (their arguments).
 
         Waits while the thread writes this workflow's items. Call it before
         taking a connection, so that a waiting writer never holds one.
@@ -75,16 +75,13 @@ class Deferred:
                 self._cond.wait()
             start = None if step is None else self._starts.pop((*key, step), None)
             status = self._statuses.pop(key, None)
-        return (
-            None if start is None else start[1],
-            None if status is None else (self._status_sql, status[1]),
-        )
+        return (None if start is None else start[1]), (None if status is None else status[1])
 
-    def put_back(self, key: Key, status: Statement | None) -> None:
+    def put_back(self, key: Key, status: Args | None) -> None:
         """Keep a status whose write failed for the next write, unless a newer one came."""
-        if status is not None and isinstance(status[1], tuple):
+        if status is not None:
             with self._cond:
-                self._statuses.setdefault(key, (time.monotonic(), status[1]))
+                self._statuses.setdefault(key, (time.monotonic(), status))
             self._kick()
 
     def flush(self, key: Key | None = None, *, older_than: float = 0.0) -> None:

@@ -52,6 +52,9 @@ VALUES (%s, %s, %s, to_timestamp(%s::float8), to_timestamp(%s::float8), %s,
 ON CONFLICT (workflow_name, workflow_id) DO UPDATE SET status = excluded.status,
     updated_at = excluded.updated_at, result = excluded.result, wake_at = excluded.wake_at
 """
+# A workflow's deferred status rides along with a step's result: one statement, one commit.
+STATUS_AND_RESULT = f"WITH status AS ({STATUS})\n{RESULT}"
+STATUS_AND_START_AND_RESULT = f"WITH status AS ({STATUS})\n{START_AND_RESULT}"
 # Takes a free, expired or own lease (or, with the last parameter, a dead holder's) and
 # returns (taken, holder before); the holder is read from the snapshot before the insert.
 TAKE_LEASE = f"""
@@ -74,6 +77,20 @@ RELEASE_LEASE = f"""
 {_NO_SYNC}
 UPDATE {{schema}}.workflows SET lease_owner = NULL, lease_expires = NULL FROM no_sync
 WHERE workflow_name = %s AND workflow_id = %s AND lease_owner = %s
+"""
+# The run's last status and its lease release: one statement on the one row (a CTE and its
+# statement must not both change a row). The last two parameters are the releasing owner.
+STATUS_AND_RELEASE = f"""
+{_NO_SYNC}
+INSERT INTO {{schema}}.workflows AS w (workflow_name, workflow_id, status, created_at, updated_at,
+    result, wake_at)
+SELECT %s, %s, %s, to_timestamp(%s::float8), to_timestamp(%s::float8), %s::bytea,
+    to_timestamp(%s::float8)
+FROM no_sync
+ON CONFLICT (workflow_name, workflow_id) DO UPDATE SET status = excluded.status,
+    updated_at = excluded.updated_at, result = excluded.result, wake_at = excluded.wake_at,
+    lease_owner = CASE WHEN w.lease_owner = %s THEN NULL ELSE w.lease_owner END,
+    lease_expires = CASE WHEN w.lease_owner = %s THEN NULL ELSE w.lease_expires END
 """
 MINT_TOKEN = """
 INSERT INTO {schema}.tokens (hash, workflow_name, workflow_id, step, created_at)
@@ -160,6 +177,9 @@ class Statements:
     result: str
     start_and_result: str
     status: str
+    status_and_result: str
+    status_and_start_and_result: str
+    status_and_release: str
     take_lease: str
     release_lease: str
     mint_token: str
