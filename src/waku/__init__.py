@@ -40,6 +40,7 @@ from ._result import WorkflowResult
 from ._runtime import Recovered, WorkflowHandle, cancel, fork, recover
 from ._step_api import StepFunction
 from ._stores.base import (
+    ChangeSignal,
     InspectStore,
     LeaseStore,
     QueueStore,
@@ -60,6 +61,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CallbackTimeoutError",
+    "ChangeSignal",
     "Codec",
     "ErrorInfo",
     "InspectStore",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType, TracebackType
@@ -20,9 +21,12 @@ from ._config import resolve_store
 from ._lifecycle import live_runs
 from ._runtime import capability, new_work, run_claimed
 from ._runtime import limits as checked_limits
-from ._stores.base import QueueStore, StepStore, new_owner, traits
+from ._stores.base import ChangeSignal, QueueStore, StepStore, new_owner, traits
 
 log = logging.getLogger("waku")
+
+TICK = 0.01
+"""Seconds between looks at a store's change counter while idle."""
 
 
 class WorkerStopping(BaseException):
@@ -37,6 +41,8 @@ class Worker:
     blocks until SIGTERM or SIGINT; ``start()``/``stop()`` or ``with`` run it
     on a background thread. Stopping lets each running workflow finish its
     current step, then releases it for another worker; nothing is lost.
+    Work enqueued in another process starts within ``poll_interval`` seconds,
+    or within milliseconds on a store that signals changes (SQLite).
     """
 
     def __init__(
@@ -118,10 +124,26 @@ class Worker:
                         self._running.add((name, wid))
                     pool.submit(self._run_one, name, wid).add_done_callback(_log_crash)
                 if not claimed:
-                    with new_work:
-                        if not self._stopping.is_set():
-                            new_work.wait(self.poll_interval)
+                    self._idle()
             self._halt_running()
+
+    def _idle(self) -> None:
+        """Wait until work may be there: an enqueue here, a commit elsewhere, or a poll.
+
+        With a store that signals changes (``ChangeSignal``, e.g. SQLite's
+        data version) the worker looks every ``TICK`` seconds at a counter
+        that costs no disk read, and claims only when it moved.
+        """
+        signal = self.store if isinstance(self.store, ChangeSignal) else None
+        tick = TICK if signal is not None else self.poll_interval
+        seen = signal.change_counter() if signal is not None else None
+        deadline = time.monotonic() + self.poll_interval
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            with new_work:
+                if self._stopping.is_set() or new_work.wait(tick):
+                    return  # an enqueue in this process, a finished run, or stop
+            if signal is not None and signal.change_counter() != seen:
+                return
 
     def _claim(self, free: int, ttl: float) -> list[tuple[str, str]]:
         try:

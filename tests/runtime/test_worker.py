@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import datetime
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ import pytest
 import waku
 
 from ..stores.kinds import QUEUE, store_fixture
-from . import flows
+from . import flows, worker_child
 
 queue_store = store_fixture(QUEUE)
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,13 +144,12 @@ def executions(log: Path) -> collections.Counter[str]:
     )
 
 
-def last_begun(lines: list[str]) -> dict[str, str]:
-    """Each workflow's last step that began, from the side-effect log's order."""
+def last_begun(lines: list[str]) -> set[str]:
+    """Each workflow's last step that began (``name/id/step``), from the log's order."""
     last: dict[str, str] = {}
     for line in lines:
-        n, step = line.split(" ", 1)
-        last[n] = step
-    return last
+        last[line.rsplit("/", 1)[0]] = line
+    return set(last.values())
 
 
 def sqlite_url(tmp_path: Path) -> str:
@@ -186,7 +186,7 @@ def test_a_killed_process_s_workflows_are_recovered_without_rerunning_done_steps
     started = child("start", url, log, "20")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (
-        sum(executions(log).values()) < 25 or "99 background" not in executions(log)
+        sum(executions(log).values()) < 25 or "with-background/bg/1" not in executions(log)
     ):
         time.sleep(0.01)
     started.kill()  # SIGKILL: mid-work, the background step in flight
@@ -197,8 +197,11 @@ def test_a_killed_process_s_workflows_are_recovered_without_rerunning_done_steps
     out, _ = recovered.communicate(timeout=120)
     assert recovered.returncode == 0
     report = {tuple(item[:2]): item[2] for item in json.loads(out)}
-    unfinished = {("three-steps", f"w{i}") for i in range(20) if f"{i} third" not in before}
-    assert {key for key, status in report.items() if status == "resumed"} >= unfinished
+    unfinished = {
+        ("three-steps", f"w{i}") for i in range(20) if f"three-steps/w{i}/3" not in before
+    }
+    resumed = {key for key, status in report.items() if status == "resumed"}
+    assert resumed >= unfinished, report
     store = waku.SQLiteStore(tmp_path / "work.db")
     try:
         for i in range(20):
@@ -209,6 +212,77 @@ def test_a_killed_process_s_workflows_are_recovered_without_rerunning_done_steps
     after = executions(log)
     again = {line for line in after if after[line] > 1}
     # Only a step in flight at the kill may run again: each workflow's last step begun.
-    in_flight = {f"{n} {step}" for n, step in last_begun(log_before).items()}
+    in_flight = last_begun(log_before)
     assert again <= in_flight
     assert all(after[line] == 2 for line in again)
+
+
+def test_sigkill_of_one_worker_leaves_its_work_to_the_others(tmp_path: Path) -> None:
+    url, log = sqlite_url(tmp_path), tmp_path / "effects.log"
+    assert child("enqueue", url, log, "60").wait(60) == 0
+    doomed = child("work", url, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and sum(executions(log).values()) < 20:
+        time.sleep(0.005)
+    doomed.kill()  # SIGKILL mid-run: its leases are left behind
+    doomed.wait(10)
+    log_before = log.read_text().splitlines()
+    survivors = [child("work", url, log) for _ in range(2)]
+    store = waku.SQLiteStore(tmp_path / "work.db")
+    try:
+        deadline = time.monotonic() + 120
+        names = [("three-steps", f"w{i}") for i in range(60)]
+        while time.monotonic() < deadline:
+            if all(store.get_workflow_status(*key) == "succeeded" for key in names):
+                break
+            time.sleep(0.1)
+        assert all(store.get_workflow_status(*key) == "succeeded" for key in names)
+    finally:
+        for worker in survivors:
+            worker.send_signal(signal.SIGTERM)
+        assert [worker.wait(60) for worker in survivors] == [0, 0]
+        store.close()
+    after = executions(log)
+    assert len(after) == 180  # every step of every workflow ran
+    again = {line for line in after if after[line] > 1}
+    assert again <= last_begun(log_before)  # only steps in flight at the kill ran twice
+
+
+def test_a_cancel_reaches_a_workflow_running_in_another_process(tmp_path: Path) -> None:
+    assert worker_child.LOG  # the module is imported: "slow-steps" is registered here too
+    url, log = sqlite_url(tmp_path), tmp_path / "effects.log"
+    store = waku.SQLiteStore(tmp_path / "work.db", lease_ttl=0.6)  # renewed every 0.2 s
+    try:
+        waku.enqueue("slow-steps", 20, workflow_id="slow", store=store)
+        worker = child("work", url, log, WAKU_TEST_LEASE_TTL="0.6")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not executions(log):
+            time.sleep(0.01)
+        waku.cancel("slow-steps", "slow", store=store)
+        while time.monotonic() < deadline and executions(log):
+            seen = len(executions(log))
+            time.sleep(1.0)
+            if len(executions(log)) == seen:
+                break  # no step started for a second: the run has stopped
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+        assert store.get_workflow_status("slow-steps", "slow") == "cancelled"
+        assert len(executions(log)) < 20  # it stopped long before its last step
+        with pytest.raises(waku.WorkflowCancelledError):
+            waku.run_callback_workflow("slow-steps", workflow_id="slow", store=store)
+    finally:
+        store.close()
+
+
+def test_prune_takes_only_finished_workflows_while_a_worker_runs(queue_store: Any) -> None:
+    handles = [flows.checkout.enqueue(i, workflow_id=f"p{i}") for i in range(30)]
+    removed: list[tuple[str, str]] = []
+    with waku.Worker(queue_store, concurrency=4, poll_interval=0.02):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(removed) < 30:
+            for name, wid in waku.prune(older_than=datetime.timedelta(0), store=queue_store):
+                removed.append((name, wid))
+                assert flows.calls.count(f"charge {wid[1:]}") == 1  # it had finished
+            time.sleep(0.01)
+    assert sorted(removed) == sorted((flows.checkout.name, h.workflow_id) for h in handles)
+    assert waku.list_workflows(store=queue_store) == []

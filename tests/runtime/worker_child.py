@@ -1,9 +1,10 @@
 """A worker process for the runtime tests: ``python -m tests.runtime.worker_child MODE URL LOG``.
 
 Modes: ``work`` runs a Worker until SIGTERM (or until killed); ``enqueue N``
-enqueues N workflows; ``recover`` calls ``waku.recover()`` and prints what it
-did as JSON. Every step execution appends a line to LOG, so a test can count
-how often each step really ran.
+enqueues N workflows; ``start N`` runs N workflows (and one with a background
+step) in this process, to be killed; ``recover`` calls ``waku.recover()`` and
+prints what it did as JSON. Every step execution appends its idempotency key
+(``name/id/step``) to LOG, so a test can count how often each step really ran.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import waku
 
-LOG = sys.argv[3] if len(sys.argv) > 3 else os.devnull
+LOG = os.devnull  # set by main() from the command line
 
 
 def note(line: str) -> None:
@@ -28,26 +29,26 @@ def note(line: str) -> None:
 
 @waku.step
 def first(n: int) -> int:
-    note(f"{n} first")
+    note(waku.idempotency_key())  # name/id/step: one line per execution of a step
     time.sleep(0.01)
     return n * 2
 
 
 @waku.step
 def second(n: int) -> int:
-    note(f"{n} second")
+    note(waku.idempotency_key())
     time.sleep(0.01)
     return n + 1
 
 
 @waku.step
 def third(n: int) -> str:
-    note(f"{n} third")
+    note(waku.idempotency_key())
     return f"done {n}"
 
 
 def slow_background(n: int) -> int:
-    note(f"{n} background")
+    note(waku.idempotency_key())
     time.sleep(0.5)
     return n
 
@@ -57,14 +58,33 @@ def three_steps(n: int) -> str:
     return third(second(first(n)))
 
 
+@waku.step
+def tick(i: int) -> int:
+    note(waku.idempotency_key())
+    time.sleep(0.1)
+    return i + 1
+
+
+def slow_steps(count: int) -> int:
+    value = 0
+    for _ in range(count):
+        value = tick(value)
+    return value
+
+
+waku.register_workflow("slow-steps", slow_steps)
+
+
 @waku.workflow(name="with-background")
 def with_background(n: int) -> Any:
     return waku.pipe(n, waku.step_async(slow_background), waku.step(lambda v: f"bg {v}"))
 
 
 def main() -> None:
-    mode, url = sys.argv[1], sys.argv[2]
-    store = waku.set_store(url)
+    global LOG
+    mode, url, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
+    ttl = os.environ.get("WAKU_TEST_LEASE_TTL")
+    store = waku.set_store(url + (f"?lease_ttl={ttl}" if ttl else ""))
     if mode == "work":
         concurrency = int(os.environ.get("WAKU_TEST_CONCURRENCY", "4"))
         waku.Worker(store, concurrency=concurrency, poll_interval=0.05).run()

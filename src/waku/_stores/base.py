@@ -198,6 +198,20 @@ class InspectStore(Protocol):
 
 
 @runtime_checkable
+class ChangeSignal(Protocol):
+    """Optional: a cheap way for an idle worker to notice that another process wrote."""
+
+    def change_counter(self) -> int:
+        """A number that differs from the last call's after any commit to the store.
+
+        Cheap (no disk read, no lock): idle workers call it every few
+        milliseconds, and claim work only when it moved. May also move
+        without a relevant change; never stays still after one.
+        """
+        ...
+
+
+@runtime_checkable
 class QueueStore(Protocol):
     """Optional: queued workflows, and claiming work for a worker atomically."""
 

@@ -94,6 +94,8 @@ class SQLiteStore(InspectRows):
         self._write_conn = conn
         self._gate = Gate(self.path)
         self._readers: list[sqlite3.Connection] = []  # idle read connections
+        self._watch: sqlite3.Connection | None = None  # for change_counter, made on first use
+        self._watch_lock = threading.Lock()
         self._readers_lock = threading.Lock()
         # Deferred starts by step, so that a result can take its start along in one statement.
         self._starts: dict[tuple[str, str, int], tuple[Any, ...]] = {}
@@ -148,6 +150,20 @@ class SQLiteStore(InspectRows):
                 for conn in self._readers:
                     conn.close()
                 self._readers.clear()
+                if self._watch is not None:
+                    self._watch.close()
+
+    def change_counter(self) -> int:
+        """SQLite's ``data_version`` on a connection of its own: it moves when any other
+        connection (another process, or this store's writer) commits. Reads no page."""
+        with self._gate, self._watch_lock:
+            if self._watch is None:
+                self._watch = connect(self.path, self._busy_timeout)
+            try:
+                version: int = self._watch.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as error:
+                raise store_error(error, self.path, "read") from None
+            return version
 
     def flush(self) -> None:
         """Commit deferred writes (step starts, statuses) now rather than with the next commit."""
