@@ -218,14 +218,19 @@ def measure(bench: Bench) -> list[Row]:
     seq, replay_n, repeats = (200, 2_000, 3) if q else (1_000, 10_000, 15)
     tput_1, tput_8 = (30, 10) if q else (200, 50)
     rows: list[Row] = []
-    # Alternate the three, many times each: the server's and the machine's noise
-    # then hits them alike.
-    raws, stores, steps = [], [], []
-    for _ in range(repeats):
-        raws.append(bench.raw_insert(seq))
-        stores.append(bench.store_steps(seq))
-        steps.append(bench.waku_steps(seq)[0])
-    raw, alone, step = (statistics.median(x) for x in (raws, stores, steps))
+    # Alternate the three, many times each and in turn in every position: the server's
+    # and the machine's noise (a checkpoint, another job's fsyncs) then hits them alike.
+    samples: dict[str, list[float]] = {"raw": [], "store": [], "waku": []}
+    runs: dict[str, Callable[[], float]] = {
+        "raw": lambda: bench.raw_insert(seq),
+        "store": lambda: bench.store_steps(seq),
+        "waku": lambda: bench.waku_steps(seq)[0],
+    }
+    names = list(runs)
+    for turn in range(repeats):
+        for name in names[turn % 3 :] + names[: turn % 3]:
+            samples[name].append(runs[name]())
+    raw, alone, step = (statistics.median(samples[name]) for name in names)
     rows.append(Row("raw single-row INSERT, autocommit", raw * 1e6, "µs"))
     rows.append(Row("store_start + store_result, no engine", alone * 1e6, "µs"))
     rows.append(Row(f"Waku step, {seq}-step workflow", step * 1e6, "µs"))
