@@ -16,6 +16,7 @@ import atexit
 import logging
 import math
 import secrets
+import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -80,10 +81,15 @@ class PostgresStore(InspectRows):
     the PostgreSQL schema holding Waku's tables, created on first use.
     ``lease_ttl``: seconds a crashed process on another host keeps a workflow
     locked (on this host a dead owner is taken over at once). ``lease_wait``:
-    seconds to wait for another process's lease before ``WorkflowLockedError``. ``min_size``,
-    ``max_size``: the connection pool's bounds; ``pool_timeout``: seconds to
-    wait for a free connection. ``max_payload``: the largest record in bytes.
-    Needs ``pip install 'waku[postgres]'``.
+    seconds to wait for another process's lease before ``WorkflowLockedError``.
+    ``min_size``, ``max_size``: the connection pool's bounds; ``pool_timeout``:
+    seconds to wait for a free connection. ``max_payload``: the largest record
+    in bytes. A bad option raises ``ValueError`` (``TypeError`` for a wrong
+    type) before any connection is tried; an unreachable server or a schema
+    it cannot use raises ``StoreError``.
+
+    Has every capability but queues: statuses, leases and reading back
+    (``InspectStore``). Needs ``pip install 'waku[postgres]'``.
     """
 
     durable = True
@@ -135,6 +141,7 @@ class PostgresStore(InspectRows):
             timeout=float(pool_timeout),
         )
         self._deferred = Deferred(self._write_deferred, self._sql.start, self._sql.status)
+        self._close_lock = threading.Lock()
         # Deferred writes would be lost if the interpreter exits without close().
         self._at_exit = _close_at_exit(weakref.ref(self))
         atexit.register(self._at_exit)
@@ -182,17 +189,19 @@ class PostgresStore(InspectRows):
         self.close()
 
     def close(self) -> None:
-        """Write anything deferred, then close the pool. Calling it twice is fine."""
-        if self._db.closed:
-            return
-        atexit.unregister(self._at_exit)
-        self._deferred.close()
-        try:
-            self._deferred.flush()
-        except StoreError:
-            log.warning("%r could not write its deferred records before closing", self)
-        finally:
-            self._db.close()
+        """Write anything deferred, then close the pool. Calling it twice, or from
+        several threads, is fine; later calls raise StoreError ("... is closed")."""
+        with self._close_lock:
+            if self._db.closed:
+                return
+            atexit.unregister(self._at_exit)
+            self._deferred.close()
+            try:
+                self._deferred.flush()
+            except StoreError:
+                log.warning("%r could not write its deferred records before closing", self)
+            finally:
+                self._db.close()
 
     def flush(self) -> None:
         """Write deferred step starts and statuses now rather than with the next write."""
