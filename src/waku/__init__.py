@@ -5,7 +5,10 @@ from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from . import _waker  # noqa: F401  (wakes suspended workflows of this process when due)
+from . import (
+    _waker,  # noqa: F401  (wakes suspended workflows of this process when due)
+    testing,
+)
 from ._aio import run_workflow_async
 from ._background import step_async
 from ._callbacks import (
@@ -23,6 +26,7 @@ from ._errors import (
     NonDeterminismError,
     NotInWorkflowError,
     SerializationError,
+    StepTimeoutError,
     StoreError,
     StoreNotSetError,
     TokenAlreadyUsedError,
@@ -34,6 +38,7 @@ from ._errors import (
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
 from ._inspect import ErrorInfo, StepInfo, WorkflowInfo, get_workflow, list_workflows, prune
+from ._policy import RetryPolicy
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
@@ -52,6 +57,7 @@ from ._stores.base import (
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
+from ._waits import sleep, sleep_async, sleep_until, sleep_until_async
 from ._worker import Worker, WorkerStopping
 
 if _TYPE_CHECKING:
@@ -76,6 +82,7 @@ __all__ = [
     "QueueStore",
     "RecordKind",
     "Recovered",
+    "RetryPolicy",
     "SQLiteStore",
     "SerializationError",
     "Status",
@@ -84,6 +91,7 @@ __all__ = [
     "StepInfo",
     "StepRow",
     "StepStore",
+    "StepTimeoutError",
     "StoreError",
     "StoreNotSetError",
     "TokenAlreadyUsedError",
@@ -125,9 +133,14 @@ __all__ = [
     "run_workflow_async",
     "run_workflow_from_callback",
     "set_store",
+    "sleep",
+    "sleep_async",
+    "sleep_until",
+    "sleep_until_async",
     "step",
     "step_async",
     "step_until",
+    "testing",
     "then",
     "workflow",
 ]
