@@ -292,7 +292,8 @@ def test_ui_serves_the_dashboard_and_warns_off_loopback(cli: Cli) -> None:
 def test_store_and_app_errors(cli: Cli, tmp_path: Path) -> None:
     bad = [sys.executable, "-m", "waku"]
     for args, words in [
-        (["--store", "postgres://x", "list"], ["Unknown store URL 'postgres://x'"]),
+        (["--store", "mongodb://x", "list"], ["Unknown store URL 'mongodb://x'"]),
+        (["--store", "postgresql://nobody@127.0.0.1:1/x", "list"], ["Cannot connect"]),
         (["--store", f"sqlite:///{tmp_path}/no/such/dir.db", "list"], ["does not exist"]),
         (["--store", cli.url, "--app", "tests.no_such_module", "list"], ["tests.no_such_module"]),
         (["--store", cli.url, "--app", "tests.cli_app:nothing", "list"], ["no 'nothing'"]),
