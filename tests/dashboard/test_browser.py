@@ -1,8 +1,8 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 It loads the list, opens the failed workflow, finds the failed step marked
-on its timeline, forks the workflow past the (now fixed) failure, cancels
-the waiting one, and saves screenshots under ``docs/`` for the README.
+on its timeline, forks the workflow past the (now fixed) failure, completes
+the waiting one's callback through its form, and saves screenshots under ``docs/`` for the README.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``); never a browser
 downloaded by ``playwright install``. Without it the test is skipped, except
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .conftest import Dashboard
-from .flows import SCRIPT, broken
+from .flows import SCRIPT, broken, tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -93,7 +93,11 @@ def test_the_dashboard_in_chromium(dashboard: Dashboard, browser_page: Any) -> N
     page.goto(dashboard.url + "?status=waiting")
     page.get_by_role("link", name="expense-3").click()
     expect(page.locator('.timeline g.step[data-status="waiting"]')).to_have_count(1)
-    expect(page.locator(".note").first).to_contain_text("waku complete TOKEN")
-    page.get_by_role("button", name="Cancel").click()
-    expect(page.locator("h1 .badge")).to_have_text("cancelled")
-    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    complete = page.locator('form[action="/complete"]')
+    complete.locator('input[name="token"]').fill(tokens[-1])  # as from the approval link
+    complete.locator('input[name="payload"]').fill('{"by": "ana"}')
+    page.screenshot(path=str(DOCS / "dashboard-callback.png"), full_page=True)
+    complete.get_by_role("button", name="Complete").click()
+    expect(page.locator(".note").first).to_contain_text("Callback delivered")
+    expect(page.locator("h1 .badge")).to_have_text("succeeded")
+    expect(page.locator('.timeline g.step[data-status="succeeded"]')).to_have_count(3)

@@ -13,7 +13,7 @@ from waku.dashboard import make_server
 
 from .client import csrf_token, get, origin, post
 from .conftest import Dashboard
-from .flows import broken
+from .flows import broken, tokens
 
 
 def form_for(dashboard: Dashboard, name: str, workflow_id: str) -> dict[str, str]:
@@ -121,3 +121,39 @@ def test_an_action_that_fails_says_why(dashboard: Dashboard) -> None:
     page = unescape(get(dashboard.url, done.headers["location"]).body)
     assert re.search(r"Could not resume: UnknownWorkflowError: .*adhoc", page)
     assert status(dashboard, "adhoc", "a-1") == "failed"
+
+
+def test_a_waiting_step_is_completed_with_its_token_and_a_json_payload(
+    dashboard: Dashboard,
+) -> None:
+    form = form_for(dashboard, "expenses", "expense-3")
+    wrong = form | {"token": tokens[-1][:-4] + "AAAA", "payload": '{"by": "eve"}'}
+    refused = post(dashboard.url, "/complete", wrong, Origin=origin(dashboard.url))
+    page = unescape(get(dashboard.url, refused.headers["location"]).body)
+    assert "Could not deliver the callback: InvalidTokenError" in page
+    not_json = form | {"token": tokens[-1], "payload": "{by: ana}"}
+    refused = post(dashboard.url, "/complete", not_json, Origin=origin(dashboard.url))
+    assert "the payload is not JSON" in get(dashboard.url, refused.headers["location"]).body
+    assert status(dashboard, "expenses", "expense-3") == "waiting"
+
+    right = form | {"token": tokens[-1], "payload": '{"by": "ana"}'}
+    done = post(dashboard.url, "/complete", right, Origin=origin(dashboard.url))
+    assert "Callback delivered" in get(dashboard.url, done.headers["location"]).body
+    info = waku.get_workflow("expenses", "expense-3", store=dashboard.store)
+    assert info is not None
+    assert (info.status, info.result) == ("succeeded", "paid, approved by ana")
+
+
+def test_a_waiting_step_is_failed_with_its_token_and_a_reason(dashboard: Dashboard) -> None:
+    form = form_for(dashboard, "expenses", "expense-3") | {"token": tokens[-1], "reason": "no"}
+    done = post(dashboard.url, "/fail", form, Origin=origin(dashboard.url))
+    assert "Callback rejected" in get(dashboard.url, done.headers["location"]).body
+    info = waku.get_workflow("expenses", "expense-3", store=dashboard.store)
+    assert info is not None and info.error is not None
+    assert (info.status, info.error.message) == ("failed", "no")
+
+
+def test_a_callback_form_needs_the_servers_token_too(dashboard: Dashboard) -> None:
+    form = form_for(dashboard, "expenses", "expense-3") | {"token": tokens[-1], "csrf": "x"}
+    assert post(dashboard.url, "/complete", form).status == 403
+    assert status(dashboard, "expenses", "expense-3") == "waiting"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from html import unescape
 from urllib.parse import urlencode
 
 import waku
+from waku.dashboard import make_server
 
 from .client import get
 from .conftest import Dashboard
@@ -111,3 +113,29 @@ def test_a_foreign_host_header_is_refused(dashboard: Dashboard) -> None:
     port = dashboard.server.port
     assert get(dashboard.url, "/", Host=f"evil.test:{port}").status == 403
     assert get(dashboard.url, "/", Host=f"localhost:{port}").status == 200
+
+
+def test_a_store_that_cannot_list_is_a_page_that_says_so() -> None:
+    class Bare:  # the six StepStore methods, no InspectStore
+        def __init__(self) -> None:
+            self.inner = waku.MemoryStore()
+
+        def __getattr__(self, name: str) -> object:
+            if name in {"store_start", "store_result", "store_result_token"} | {
+                "store_token_result",
+                "get_steps",
+                "get_result",
+            }:
+                return getattr(self.inner, name)
+            raise AttributeError(name)
+
+    server = make_server(Bare(), "127.0.0.1", 0)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        page = get(server.url, "/")
+        assert page.status == 500
+        assert "InspectStore" in page.body
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -149,6 +149,9 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1r
 dl.facts dt { color: #6b7280; } dl.facts dd { margin: 0; word-break: break-all; }
 .actions { display: flex; gap: .6rem; flex-wrap: wrap; align-items: center; margin: .8rem 0; }
 .actions form { display: flex; gap: .4rem; align-items: center; }
+form.row { display: flex; gap: .4rem; margin: .4rem 0; flex-wrap: wrap; }
+form.row input[name="token"] { flex: 1 1 22rem; }
+form.row input[name="payload"], form.row input[name="reason"] { flex: 1 1 14rem; }
 .timeline { background: #fff; border: 1px solid #e6e8ec; border-radius: 6px; padding: .4rem; }
 .timeline svg { width: 100%; height: auto; display: block; }
 .timeline text { font-size: 12px; fill: #1d2026; }

@@ -117,7 +117,7 @@ def workflow_page(
         f"<h1>{text(title)} {badge(info.status)}</h1>",
         _facts(info),
         _actions(info, csrf),
-        _waiting_help(info),
+        _callback_forms(info, csrf),
         "<h2>Timeline</h2>",
         timeline(info, now),
         "<h2>Steps</h2>",
@@ -183,16 +183,28 @@ def _actions(info: waku.WorkflowInfo, csrf: str) -> str:
     return f'<div class="actions">{"".join(forms)}</div>'
 
 
-def _waiting_help(info: waku.WorkflowInfo) -> str:
+def _callback_forms(info: waku.WorkflowInfo, csrf: str) -> str:
     waiting = [s for s in info.steps if s.status == "waiting"]
     if not waiting:
         return ""
+    hidden = (
+        f'<input type="hidden" name="csrf" value="{text(csrf)}">'
+        f'<input type="hidden" name="name" value="{text(info.workflow_name)}">'
+        f'<input type="hidden" name="id" value="{text(info.workflow_id)}">'
+    )
+    token = '<input name="token" required placeholder="callback token" aria-label="token">'
     return (
-        f'<p class="note">Step {waiting[0].step} waits for a callback. The store keeps only '
-        "a hash of its token, so it cannot be completed from here: deliver it with "
-        "<code>waku complete TOKEN PAYLOAD</code> (or <code>waku fail TOKEN REASON</code>, "
-        "<code>waku.run_workflow_from_callback(token, payload)</code>) wherever the token was "
-        "sent, or cancel the workflow.</p>"
+        f'<section class="callback"><h2>Step {waiting[0].step} waits for a callback</h2>'
+        '<p class="note">The store keeps only a hash of its token, so the dashboard cannot '
+        "deliver it by itself: paste the token the step handed out (from the link or "
+        "message it was sent in) to complete or reject it here, or use "
+        "<code>waku complete TOKEN PAYLOAD</code> / <code>waku fail TOKEN REASON</code>.</p>"
+        f'<form class="row" method="post" action="/complete">{hidden}{token}'
+        '<input name="payload" placeholder="payload (JSON)" aria-label="payload">'
+        '<button type="submit">Complete</button></form>'
+        f'<form class="row" method="post" action="/fail">{hidden}{token}'
+        '<input name="reason" placeholder="reason" aria-label="reason">'
+        '<button class="danger" type="submit">Fail callback</button></form></section>'
     )
 
 

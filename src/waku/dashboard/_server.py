@@ -6,12 +6,11 @@ names this server (so a page that rebinds its own DNS name to 127.0.0.1
 cannot talk to it), the ``Origin`` (or, lacking one, the ``Referer``) is
 this server, and the form's hidden token equals the server's secret
 (compared with ``hmac.compare_digest``). The secret is made when the server
-starts and never leaves its pages.
+starts and never leaves its pages. The actions themselves are in ``_actions``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hmac
 import logging
@@ -25,6 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import waku
 
+from ._actions import ACTIONS
 from ._html import STYLE, page, text
 from ._pages import Listing, list_page, workflow_page
 
@@ -32,7 +32,6 @@ log = logging.getLogger("waku.dashboard")
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000  # counts above this show as "1,000+": counting more means reading more rows
-WAIT = 2.0  # seconds an action waits for a resumed or forked workflow before showing it
 MAX_FORM = 64 * 1024
 NOTES = 200
 WILDCARDS = {"", "0.0.0.0", "::"}
@@ -104,6 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
     # -- GET ----------------------------------------------------------------------
 
     def do_GET(self) -> None:
+        try:
+            self.route_get()
+        except waku.WakuError as error:  # a store that cannot be read: say so on the page
+            body = f"<h1>The store cannot be read</h1><pre>{text(error)}</pre>"
+            self.send_html(HTTPStatus.INTERNAL_SERVER_ERROR, page("Error", body))
+
+    def route_get(self) -> None:
         if not self.app.allows_host(self.headers.get("Host")):
             self.send_text(
                 HTTPStatus.FORBIDDEN, "Unknown Host header: open the dashboard by its URL."
@@ -166,15 +172,13 @@ class _Handler(BaseHTTPRequestHandler):
         form = self.checked_form()
         if form is None:
             return
-        action = {"/resume": _resume, "/cancel": _cancel, "/fork": _fork}.get(
-            urlsplit(self.path).path
-        )
+        action = ACTIONS.get(urlsplit(self.path).path)
         if action is None:
             self.send_text(HTTPStatus.NOT_FOUND, "No such action.")
             return
         name, workflow_id = form.get("name", ""), form.get("id", "")
         try:
-            target, message = action(self.app.store, name, workflow_id, form)
+            target, message = action(self.app.store, form)
         except (waku.WakuError, ValueError, TypeError) as error:
             target, message = (name, workflow_id), f"{type(error).__name__}: {error}"
         log.info("%s %s/%s: %s", self.path, name, workflow_id, message)
@@ -246,53 +250,3 @@ def _cursor(store: waku.StepStore, query: dict[str, str]) -> waku.WorkflowInfo |
     if created.tzinfo is None:
         return None
     return waku.WorkflowInfo(name, workflow_id, "", created, created, None, None, None, [])
-
-
-Target = tuple[str, str]
-
-
-def _resume(
-    store: waku.StepStore, name: str, workflow_id: str, form: dict[str, str]
-) -> tuple[Target, str]:
-    outcome: list[str] = []
-
-    def run() -> None:
-        try:
-            result = waku.run_callback_workflow(name, workflow_id=workflow_id, store=store)
-            outcome.append(f"Resumed; it is now at step {result.latest_step}.")
-        except Exception as error:
-            outcome.append(f"Could not resume: {type(error).__name__}: {error}")
-
-    worker = threading.Thread(target=run, name=f"waku-dashboard-resume-{name}", daemon=True)
-    worker.start()
-    worker.join(WAIT)
-    return (name, workflow_id), outcome[0] if outcome else "Resumed; it is still running."
-
-
-def _cancel(
-    store: waku.StepStore, name: str, workflow_id: str, form: dict[str, str]
-) -> tuple[Target, str]:
-    if waku.get_workflow(name, workflow_id, store=store) is None:
-        raise ValueError(f"the store has no workflow {name!r} / {workflow_id!r}")
-    waku.cancel(name, workflow_id, store=store)
-    return (name, workflow_id), "Cancelled."
-
-
-def _fork(
-    store: waku.StepStore, name: str, workflow_id: str, form: dict[str, str]
-) -> tuple[Target, str]:
-    try:
-        from_step = int(form.get("from_step", ""))
-    except ValueError:
-        raise ValueError(
-            f"from_step must be a step number, not {form.get('from_step')!r}"
-        ) from None
-    handle = waku.fork(
-        name, workflow_id, from_step=from_step, new_id=form.get("new_id") or None, store=store
-    )
-    with contextlib.suppress(Exception):  # still running, or failed: its page shows which
-        handle.result(timeout=WAIT)
-    return (
-        (handle.workflow_name, handle.workflow_id),
-        f"Forked {workflow_id} from step {from_step} as {handle.workflow_id}.",
-    )
