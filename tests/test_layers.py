@@ -15,9 +15,11 @@ PACKAGE = Path(waku.__file__).parent
 PACKAGES = {"_stores", "_codec", "dashboard"}
 LAYERS: dict[str, int] = {
     "_errors": 0,
+    "_clock": 0,
     "_flow": 1,
     "_codec": 1,
     "_result": 1,
+    "_policy": 1,
     "_records": 2,
     "_stores": 2,
     "_config": 3,
@@ -26,6 +28,8 @@ LAYERS: dict[str, int] = {
     "_lifecycle": 6,
     "_steps": 7,
     "_continuations": 8,
+    "_waits": 8,
+    "_retries": 8,
     "_drive": 9,
     "_step_api": 10,
     # the shells: none imports another
@@ -39,6 +43,7 @@ LAYERS: dict[str, int] = {
     "_runtime": 14,
     "_worker": 15,
     "_decorators": 15,
+    "testing": 16,
     "__init__": 99,
     # above the package: uses only its public names (``import waku``)
     "dashboard": 100,

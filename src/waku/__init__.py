@@ -1,7 +1,10 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
-from . import _waker  # noqa: F401  (wakes suspended workflows of this process when due)
+from . import (
+    _waker,  # noqa: F401  (wakes suspended workflows of this process when due)
+    testing,
+)
 from ._aio import run_workflow_async
 from ._background import step_async
 from ._callbacks import (
@@ -19,6 +22,7 @@ from ._errors import (
     NonDeterminismError,
     NotInWorkflowError,
     SerializationError,
+    StepTimeoutError,
     StoreError,
     StoreNotSetError,
     TokenAlreadyUsedError,
@@ -30,6 +34,7 @@ from ._errors import (
 )
 from ._flow import call, else_, is_failure, pipe, pipe_async, then
 from ._inspect import ErrorInfo, StepInfo, WorkflowInfo, get_workflow, list_workflows, prune
+from ._policy import RetryPolicy
 from ._records import RecordKind, Status, StepFailed
 from ._registry import register_workflow, run_callback_workflow
 from ._result import WorkflowResult
@@ -48,6 +53,7 @@ from ._stores.base import (
 from ._stores.memory import MemoryStore
 from ._stores.sqlite import SQLiteStore
 from ._sync import idempotency_key, run_workflow, step, step_until
+from ._waits import sleep, sleep_async, sleep_until, sleep_until_async
 from ._worker import Worker, WorkerStopping
 
 __version__ = "0.1.0"
@@ -68,6 +74,7 @@ __all__ = [
     "QueueStore",
     "RecordKind",
     "Recovered",
+    "RetryPolicy",
     "SQLiteStore",
     "SerializationError",
     "Status",
@@ -76,6 +83,7 @@ __all__ = [
     "StepInfo",
     "StepRow",
     "StepStore",
+    "StepTimeoutError",
     "StoreError",
     "StoreNotSetError",
     "TokenAlreadyUsedError",
@@ -117,9 +125,14 @@ __all__ = [
     "run_workflow_async",
     "run_workflow_from_callback",
     "set_store",
+    "sleep",
+    "sleep_async",
+    "sleep_until",
+    "sleep_until_async",
     "step",
     "step_async",
     "step_until",
+    "testing",
     "then",
     "workflow",
 ]

@@ -7,7 +7,7 @@ from concurrent.futures import Executor
 from typing import Any, overload
 
 from ._continuations import launch
-from ._engine import Execute
+from ._engine import Execute, Retry
 from ._flow import MISSING, is_async
 from ._records import function_name
 from ._steps import Passed, open_step, settle
@@ -43,6 +43,6 @@ def step_async(
     if isinstance(opened, Passed):
         return opened.value
     scope, decision = opened
-    if isinstance(decision, Execute):
+    if isinstance(decision, (Execute, Retry)):
         return launch(scope, f, value, executor)
     return settle(scope, decision)

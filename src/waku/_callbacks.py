@@ -19,10 +19,10 @@ import importlib.util
 import json
 import math
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
+from . import _clock
 from ._codec import qualified_name, resolve
 from ._context import Run, StepScope, local_transforms, new_run, require_step
 from ._errors import InvalidTokenError, NonDeterminismError, SerializationError, WorkflowLockedError
@@ -97,7 +97,7 @@ def _mint(scope: StepScope, transform: Transform | None, ttl: float | None) -> s
     reference = _transform_reference(run, scope, transform)
     secret = run.store.store_result_token(run.name, run.id, scope.step)
     scope.tokens.append(token_hash(secret))
-    expires = None if ttl is None else time.time() + ttl
+    expires = None if ttl is None else _clock.now() + ttl
     marker = waiting_marker(scope.function, scope.tokens, reference, expires)
     run.store.store_result(run.name, run.id, -scope.step, marker)
     run.history[-scope.step] = marker
@@ -191,7 +191,7 @@ def _check_token(token: str, store: StepStore | None) -> tuple[Run, int, str, Re
         raise InvalidTokenError(
             f"Unknown callback token for {run.where(step)}: it was not issued there."
         )
-    if data["expires"] is not None and time.time() >= data["expires"]:
+    if data["expires"] is not None and _clock.now() >= data["expires"]:
         raise InvalidTokenError(f"Callback token for {run.where(step)} expired.")
     _check_findable(run, step, waiting.function)
     _check_transform(run, step, data["transform"])

@@ -14,6 +14,7 @@ from ._codec import Codec
 from ._config import resolve_store
 from ._engine import Position, Suspend, where
 from ._errors import NotInWorkflowError
+from ._result import WorkflowResult
 from ._stores.base import StepStore, Traits, traits
 
 
@@ -38,6 +39,9 @@ class Run:
     """Why steps of this run could not finish now, and until when."""
     halt: BaseException | None = None
     """A signal the run raises at its next step: it was cancelled, or its worker stops."""
+    again: Callable[[Run], WorkflowResult] | None = None
+    """How this process runs the workflow on from its stored steps (its body, kept by the
+    driver): what wakes a suspended run here, registered by name or not."""
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,7 +66,7 @@ class Run:
 
     def successor(self) -> Run:
         """A fresh run of the same workflow and store, to carry this one on."""
-        return Run(self.store, self.traits, self.name, self.id)
+        return Run(self.store, self.traits, self.name, self.id, again=self.again)
 
 
 def new_run(name: str, workflow_id: str | None, store: StepStore | None) -> Run:

@@ -63,7 +63,8 @@ class Workflow(Generic[P, R]):
             raise outcome
         if isinstance(outcome, Future):
             raise WakuError(
-                f"workflow {self.name!r} is waiting (a callback or background step); call "
+                f"workflow {self.name!r} is waiting (a callback, a sleep, a retry's backoff or "
+                "a background step); call "
                 ".run() or .start() for a result or handle that returns before the end"
             )
         result: R = outcome

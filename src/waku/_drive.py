@@ -42,6 +42,7 @@ class Body:
 
 def execute(run: Run, body: Body) -> WorkflowResult:
     """Run a sync body under the run's lease, then record how it ended."""
+    run.again = lambda successor: execute(successor, body)
     begin(run)
     try:
         args = (initial_input(run, body.payload),) if body.takes_input else ()
@@ -66,6 +67,7 @@ def execute(run: Run, body: Body) -> WorkflowResult:
 
 async def execute_async(run: Run, body: Body) -> WorkflowResult:
     """``execute`` for asyncio: the body is awaited, the store is used off the loop."""
+    run.again = _on_new_loop(body)
     await offload(run, begin, run)
     try:
         args = (await offload(run, initial_input, run, body.payload),) if body.takes_input else ()
@@ -83,9 +85,7 @@ async def execute_async(run: Run, body: Body) -> WorkflowResult:
         await asyncio.shield(offload(run, abandon, run, error))
         raise
     if run.background:
-        return _carried_on(
-            run, result, lambda successor: asyncio.run(execute_async(successor, body))
-        )
+        return _carried_on(run, result, _on_new_loop(body))
     ended = await offload(run, conclude, run, result)
     if is_pending(result) and await offload(run, delivered_meanwhile, run):
         try:

@@ -8,11 +8,11 @@ table, so a new kind of record is one function, not a branch in each shell.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from . import _clock
 from ._codec import Codec
 from ._errors import CallbackTimeoutError, NonDeterminismError
 from ._records import (
@@ -63,14 +63,26 @@ class Deliver(NamedTuple):
 
 
 class Suspend(NamedTuple):
-    """The step cannot finish now: the workflow waits for ``reason`` until ``until``."""
+    """The step cannot finish now: the workflow waits for ``reason`` until ``until``.
 
-    reason: str  # "callback"
+    A ``sleep`` or a ``retry`` backoff ends at ``until``; the driver waits
+    that out in place when it is short, else suspends the workflow.
+    """
+
+    reason: str  # "callback", "sleep" or "retry"
     until: float | None
     step: int
 
 
-Decision = Replay | Execute | Deliver | Suspend
+class Retry(NamedTuple):
+    """Run the step's function again as attempt ``attempt``: its backoff is over."""
+
+    attempt: int
+    earlier: tuple[dict[str, Any], ...]
+    """Type, message and time of each failed attempt so far, oldest first."""
+
+
+Decision = Replay | Execute | Deliver | Suspend | Retry
 EXECUTE = Execute()
 
 
@@ -78,8 +90,8 @@ EXECUTE = Execute()
 class Position:
     """A step being decided: where it is and what the workflow calls there.
 
-    ``now`` is the wall clock unless given (tests inject it); it is read
-    only when a decision depends on it.
+    ``now`` is the clock in use (``_clock``) unless given (tests inject it);
+    it is read only when a decision depends on it.
     """
 
     history: Mapping[int, bytes]
@@ -91,7 +103,7 @@ class Position:
     now: float | None = None
 
     def clock(self) -> float:
-        return time.time() if self.now is None else self.now
+        return _clock.now() if self.now is None else self.now
 
     def where(self) -> str:
         return where(self.name, self.workflow_id, self.step)
@@ -162,7 +174,26 @@ def _replay_result(at: Position, record: Record) -> Decision:
 
 
 def _run_again(at: Position, record: Record) -> Decision:
-    return EXECUTE  # failed attempts are never cached
+    """Failed attempts are never cached; one with a backoff is retried once it is over."""
+    data = body_json(record)
+    retry_at = data.get("retry_at")
+    if retry_at is None or record.function != at.function:
+        return EXECUTE  # gave up (a resume starts a new round of attempts), or code changed
+    if at.clock() < retry_at:
+        return Suspend("retry", retry_at, at.step)
+    attempt = int(data.get("attempt", 1))
+    this = {"attempt": attempt, "type": data["type"], "message": data["message"]}
+    this["at"] = data.get("at")
+    return Retry(attempt + 1, (*data.get("earlier", ()), this))
+
+
+def _sleep(at: Position, record: Record) -> Decision:
+    """A sleep taken here: over once its wake time has come."""
+    check_function(at, record.function)
+    until = body_json(record)["until"]
+    if at.clock() >= until:
+        return Replay(None)
+    return Suspend("sleep", until, at.step)
 
 
 def _deliver(at: Position, record: Record) -> Decision:
@@ -193,6 +224,7 @@ _ON_RECORD: dict[RecordKind, Handler] = {
     RecordKind.RESULT: _replay_result,
     RecordKind.ERROR: _run_again,
     RecordKind.CALLBACK: _deliver,
+    RecordKind.SLEEP: _sleep,
 }
 
 
@@ -207,9 +239,18 @@ _ON_MARKER: dict[RecordKind, Handler] = {
 }
 
 
+TIMERS = frozenset({"sleep", "retry"})
+"""Suspensions that end at a time, not when the outside world calls."""
+
+
 def wake_time(suspensions: list[Suspend]) -> tuple[str, float | None] | None:
-    """The status and wake time of a run that stopped at ``suspensions``, or None."""
+    """The status and wake time of a run that stopped at ``suspensions``, or None.
+
+    ``sleeping`` when only time can wake it (sleeps, backoffs); ``waiting``
+    when a callback can; either way it wakes at the earliest stored time.
+    """
     if not suspensions:
         return None
     times = [s.until for s in suspensions if s.until is not None]
-    return "waiting", (min(times) if times else None)
+    status = "sleeping" if all(s.reason in TIMERS for s in suspensions) else "waiting"
+    return status, (min(times) if times else None)

@@ -13,6 +13,7 @@
           ├── UnknownWorkflowError     no function registered under a workflow name
           ├── WorkflowCancelledError   a cancelled workflow cannot be run or resumed
           ├── CallbackTimeoutError     a waiting step's deadline passed (its failure value)
+          ├── StepTimeoutError         a step ran past its timeout (its failure value)
           └── InvalidTokenError        unknown, forged, expired or spent callback token
                └── TokenAlreadyUsedError  the token was already spent
     BaseException
@@ -96,6 +97,14 @@ class WorkflowCancelledError(WakuError):
 
 class CallbackTimeoutError(WakuError):
     """A step's callback did not come before its deadline; the step's value is this failure."""
+
+
+class StepTimeoutError(WakuError):
+    """A step's attempt ran past its ``timeout``; the attempt's value is this failure.
+
+    A sync function keeps running in its thread after this (Python cannot
+    stop a thread): whatever it does later is not recorded.
+    """
 
 
 class InvalidTokenError(WakuError):

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _clock
 from ._codec import Codec, qualified_name
 from ._config import resolve_store
 from ._engine import where
@@ -55,7 +56,10 @@ class StepInfo:
     ``running`` (started, no outcome yet: also a background step in flight),
     ``waiting`` (it handed out a callback token and waits for it),
     ``delivered`` (its callback arrived and is applied when the workflow next
-    runs), ``succeeded`` or ``failed``. A waiting step whose deadline passed
+    runs), ``sleeping`` (a durable sleep, whose wake time is its ``output``,
+    ``succeeded`` once that time has come), ``succeeded`` or ``failed`` (a
+    step waiting out a retry's backoff is ``failed`` with the last attempt's
+    ``error``). A waiting step whose deadline passed
     is ``failed`` with a ``CallbackTimeoutError`` as its ``error``, as the
     workflow sees it. ``attempts`` counts executions of its function;
     ``input`` is what the last one was given, ``output`` the stored result,
@@ -246,7 +250,7 @@ def _cutoff(older_than: dt.timedelta | dt.datetime) -> float:
 
 
 def _info(row: WorkflowRow, codec: Codec, step_rows: list[StepRow] | None) -> WorkflowInfo:
-    reader = _Reader(codec, row.workflow_name, row.workflow_id, time.time())
+    reader = _Reader(codec, row.workflow_name, row.workflow_id, _clock.now())
     steps = [] if step_rows is None else reader.steps(step_rows)
     first = steps[0] if steps and steps[0].step == 0 else None
     status = Status(row.status) if row.status in STATUSES else row.status
@@ -296,6 +300,8 @@ class _Reader:
         if marker is not None and status in ("running", "waiting"):
             status, error = self.waiting(marker, error)
             function = function or marker.function
+        if status == "sleeping" and isinstance(value, dt.datetime):
+            status = "sleeping" if self.now < value.timestamp() else "succeeded"
         step_input = value if n == 0 else None  # step 0's record is the workflow's input
         if row is not None and row.input is not None:
             step_input = self.value(n, row.input)
@@ -318,6 +324,8 @@ class _Reader:
         record = self.parse(n, payload)
         if isinstance(record, Record) and record.kind is RecordKind.ERROR:
             return None, _failure(record)
+        if isinstance(record, Record) and record.kind is RecordKind.SLEEP:
+            return self.wake_time(record), None
         return self.value(n, record), None
 
     def waiting(self, marker: StepRow, error: ErrorInfo | None) -> tuple[str, ErrorInfo | None]:
@@ -333,6 +341,13 @@ class _Reader:
             )
             return "failed", timeout
         return "waiting", error
+
+    def wake_time(self, record: Record) -> Any:
+        """A sleep's wake time, as an aware UTC datetime."""
+        try:
+            return _utc(float(body_json(record)["until"]))
+        except Exception as error:
+            return _placeholder(error)
 
     def result(self, payload: bytes) -> Any:
         """A workflow's final value: the codec's bytes, as the engine stores it, or a record."""

@@ -34,6 +34,7 @@ class RecordKind(str, enum.Enum):
     WAITING = "W"  # a step waits for a callback; stored at -step, body is JSON
     CALLBACK = "C"  # the outside world's payload for a waiting step, not yet transformed
     CANCELLED = "X"  # the workflow was cancelled; stored at CANCEL_STEP, body is JSON
+    SLEEP = "T"  # a durable sleep: the step's wake time, JSON ``{"until": seconds}``
 
 
 class Status(str, enum.Enum):
@@ -171,9 +172,23 @@ def start_record(codec: Codec, function: str, value: Any) -> bytes:
     return pack(RecordKind.START, codec.name, function, body)
 
 
-def error_record(function: str, error: BaseException, **extra: str) -> bytes:
-    """The record of a failed attempt: type, message and traceback text."""
+def error_record(function: str, error: BaseException, **extra: Any) -> bytes:
+    """The record of a failed attempt: type, message and traceback text.
+
+    A step with a retry policy adds ``attempt`` (from 1), ``at`` (when it
+    failed), ``retry_at`` (when the next attempt is due; absent once it gives
+    up) and ``earlier`` (type, message and time of the attempts before it).
+    """
     return pack_json(RecordKind.ERROR, function, {**describe_error(error), **extra})
+
+
+SLEEP_FUNCTION = "waku:sleep"
+"""The function field of a sleep's record: a sleep replaced by a step is non-deterministic."""
+
+
+def sleep_record(until: float) -> bytes:
+    """The record of a durable sleep taken as a step: when it ends."""
+    return pack_json(RecordKind.SLEEP, SLEEP_FUNCTION, {"until": until})
 
 
 def waiting_marker(
@@ -245,12 +260,16 @@ def module_name(module: str) -> str:
     spec = getattr(main, "__spec__", None)
     if spec is not None and spec.name and spec.name != "__main__":
         return str(spec.name)  # run with ``python -m package.module``
-    path: str | None = getattr(main, "__file__", None)
+    return _script_module(getattr(main, "__file__", None))
+
+
+@functools.lru_cache(maxsize=64)
+def _script_module(path: str | None) -> str:
     if path:
         stem = path.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
         if stem.isidentifier():
             return stem
-    return module
+    return "__main__"  # code given to python -c, or a REPL
 
 
 def find_function(reference: str) -> Any:

@@ -23,10 +23,11 @@ class WorkflowResult:
     def wait(self, timeout: float | None = None) -> WorkflowResult:
         """The final result, once whatever suspended the workflow has let it finish.
 
-        Follows background continuations and callback deliveries made in this
-        process. A background step's failure is the final ``result`` (a
-        value, as with ``step``); an error of the engine itself (a value it
-        cannot store, a non-deterministic resume) is raised here.
+        Follows background continuations, callback deliveries made in this
+        process and wake-ups after sleeps and backoffs while this process
+        lives. A background step's failure is the final ``result`` (a value,
+        as with ``step``); an error of the engine itself (a value it cannot
+        store, a non-deterministic resume) is raised here.
         ``TimeoutError`` when that takes longer than ``timeout`` seconds.
         """
         if self.continuation is None:

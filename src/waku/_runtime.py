@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _clock
 from ._config import resolve_store
 from ._context import Run, new_run
 from ._engine import where
@@ -49,6 +50,15 @@ FINISHED = frozenset({Status.SUCCEEDED.value, Status.FAILED.value, Status.CANCEL
 
 # Set whenever work is enqueued in this process, so its idle workers start at once.
 new_work = threading.Condition()
+
+
+def _clock_moved(replaced: bool) -> None:
+    """A test clock moved: idle workers look for workflows that became due at once."""
+    with new_work:
+        new_work.notify_all()
+
+
+_clock.on_change(_clock_moved)
 
 
 def capability(store: StepStore, protocol: type[Any], what: str) -> Any:
@@ -159,7 +169,7 @@ def cancel(workflow_name: str, workflow_id: str, *, store: StepStore | None = No
     ):
         return
     if resolved.get_result(workflow_name, workflow_id, CANCEL_STEP) is None:
-        record = pack_json(RecordKind.CANCELLED, "-", {"at": time.time()})
+        record = pack_json(RecordKind.CANCELLED, "-", {"at": _clock.now()})
         resolved.store_result(workflow_name, workflow_id, CANCEL_STEP, record)
     if statuses is not None:
         statuses.set_workflow_status(workflow_name, workflow_id, Status.CANCELLED.value)
@@ -192,7 +202,7 @@ def fork(
         raise ValueError(f"{fork_run.where()} exists already; fork to a new id")
     for step in sorted(n for n in history if 0 <= n < from_step):
         kind = parse(history[step], source.where(step)).kind
-        if kind in (RecordKind.INPUT, RecordKind.RESULT):
+        if kind in (RecordKind.INPUT, RecordKind.RESULT, RecordKind.SLEEP):
             fork_run.store.store_result(fork_run.name, fork_run.id, step, history[step])
     return start(fork_run)
 

@@ -17,7 +17,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from ._context import current_run
 from ._flow import is_async, is_failure
+from ._policy import RetryPolicy
 from ._records import function_name
+from ._retries import step_with_policy, step_with_policy_async
 from ._steps import Suspended, step, step_awaitable
 
 P = ParamSpec("P")
@@ -25,16 +27,28 @@ R = TypeVar("R")
 
 
 class StepFunction(Generic[P, R]):
-    """A function made a persistent step; see ``waku.step``."""
+    """A function made a persistent step; see ``waku.step``.
 
-    def __init__(self, fn: Callable[P, R], *, name: str | None = None) -> None:
+    ``retry`` (a ``RetryPolicy``) and ``timeout`` (seconds) apply to every
+    call of it inside a workflow, directly or through ``pipe``.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> None:
         if not callable(fn):
             raise TypeError(f"a step must be a function, not {fn!r}")
-        if name is not None and (not isinstance(name, str) or not name or " " in name):
-            raise ValueError(f"a step name must be a non-empty string without spaces, not {name!r}")
         self.fn = fn
-        self.function = name or function_name(fn)
+        self.function = step_name(name) or function_name(fn)
         self.is_async = is_async(fn)
+        self.retry = retry
+        self.timeout = timeout
+        self._plain = retry is None and timeout is None
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -47,16 +61,25 @@ class StepFunction(Generic[P, R]):
         value: Any = args[0] if single else (args, kwargs)
         target: Callable[[Any], Any] = self.fn if single else self._unpacked()
         if self.is_async:
-            return cast(R, _raised_when_awaited(step_awaitable(target, value, self.function)))
-        return cast(R, raised(step(target, value, self.function)))
+            return cast(R, _raised_when_awaited(self._run_async(target, value)))
+        return cast(R, raised(self._run(target, value)))
 
     def __waku_pipe__(self, value: Any) -> Any:
         """One value in, the outcome out as a value: how ``pipe`` calls a step."""
         if self.is_async:
-            return step_awaitable(
-                cast(Callable[[Any], Awaitable[Any]], self.fn), value, self.function
-            )
-        return step(cast(Callable[[Any], Any], self.fn), value, self.function)
+            return self._run_async(self.fn, value)
+        return self._run(self.fn, value)
+
+    def _run(self, target: Callable[..., Any], value: Any) -> Any:
+        if self._plain:
+            return step(target, value, self.function)
+        return step_with_policy(target, value, self.function, self.retry, self.timeout)
+
+    def _run_async(self, target: Callable[..., Any], value: Any) -> Awaitable[Any]:
+        fn = cast(Callable[[Any], Awaitable[Any]], target)
+        if self._plain:
+            return step_awaitable(fn, value, self.function)
+        return step_with_policy_async(fn, value, self.function, self.retry, self.timeout)
 
     def _unpacked(self) -> Callable[[Any], Any]:
         fn: Callable[..., Any] = self.fn
@@ -71,6 +94,13 @@ class StepFunction(Generic[P, R]):
             return fn(*packed[0], **packed[1])
 
         return unpack
+
+
+def step_name(name: str | None) -> str | None:
+    """A step's own name, checked: it is recorded in a header line, so it has no spaces."""
+    if name is not None and (not isinstance(name, str) or not name or " " in name):
+        raise ValueError(f"a step name must be a non-empty string without spaces, not {name!r}")
+    return name
 
 
 def raised(outcome: Any) -> Any:

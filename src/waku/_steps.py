@@ -14,8 +14,18 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from . import _clock
 from ._context import Run, StepScope, current_step, local_transforms, require_run
-from ._engine import Decision, Deliver, Execute, Replay, Suspend, after_tokens, decide_step
+from ._engine import (
+    Decision,
+    Deliver,
+    Execute,
+    Replay,
+    Retry,
+    Suspend,
+    after_tokens,
+    decide_step,
+)
 from ._flow import is_failure, passes_through
 from ._records import error_record, find_function, function_name, result_record, start_record
 
@@ -80,6 +90,27 @@ def suspend(run: Run, decision: Suspend) -> Future[Any]:
     """Note why the run cannot finish the step now; the step's value is pending."""
     run.suspensions.append(decision)
     return pending()
+
+
+def wait_in_place(decision: Suspend, limit: float) -> bool:
+    """Wait out a sleep or backoff here when at most ``limit`` seconds are left.
+
+    Returns False, without waiting, when more are left: the caller suspends.
+    """
+    assert decision.until is not None
+    if decision.until - _clock.now() > limit:
+        return False
+    _clock.current().wait_until(decision.until)
+    return True
+
+
+async def wait_in_place_async(decision: Suspend, limit: float) -> bool:
+    """``wait_in_place`` on the event loop."""
+    assert decision.until is not None
+    if decision.until - _clock.now() > limit:
+        return False
+    await _clock.current().wait_until_async(decision.until)
+    return True
 
 
 def start(scope: StepScope, value: Any) -> None:
@@ -156,7 +187,7 @@ def step(f: Callable[[Any], Any], value: Any, function: str | None = None) -> An
     if isinstance(opened, Passed):
         return opened.value
     scope, decision = opened
-    if isinstance(decision, Execute):
+    if isinstance(decision, (Execute, Retry)):
         start(scope, value)
         return record(scope, call_in_scope(scope, f, value))
     return settle(scope, decision)
@@ -192,7 +223,7 @@ async def _carry_out(
     run = scope.run
     if isinstance(decision, Deliver):
         return await asyncio.to_thread(deliver, run, scope.step, decision)  # user code
-    if not isinstance(decision, Execute):
+    if not isinstance(decision, (Execute, Retry)):
         return settle(scope, decision)
     await offload(run, start, scope, value)
     token = current_step.set(scope)

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from ._context import new_run, require_step
 from ._drive import Body, execute
 from ._flow import MISSING, is_async, passes_through
+from ._policy import RetryPolicy, policy_of, seconds
 from ._records import function_name
 from ._result import WorkflowResult
-from ._step_api import StepFunction
+from ._retries import step_with_policy, step_with_policy_async
+from ._step_api import StepFunction, step_name
 from ._steps import step as carry_out
 from ._steps import step_awaitable, step_until_async
 from ._stores.base import StepStore
@@ -42,14 +44,54 @@ def run_workflow(
 
 
 @overload
-def step(f: Callable[P, R], /) -> StepFunction[P, R]: ...
+def step(
+    f: Callable[P, R],
+    /,
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    backoff: float | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] | None = None,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+) -> StepFunction[P, R]: ...
 @overload
 def step(
-    f: None = None, /, *, name: str | None = None
+    f: None = None,
+    /,
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    backoff: float | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] | None = None,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Callable[[Callable[P, R]], StepFunction[P, R]]: ...
 @overload
-def step(f: Callable[[Any], Any], value: Any, /) -> Any: ...
-def step(f: Any = None, value: Any = MISSING, /, *, name: str | None = None) -> Any:
+def step(
+    f: Callable[[Any], Any],
+    value: Any,
+    /,
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    backoff: float | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] | None = None,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+) -> Any: ...
+def step(
+    f: Any = None,
+    value: Any = MISSING,
+    /,
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    backoff: float | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] | None = None,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+) -> Any:
     """A persistent step: the stored result if there is one, else ``f(value)``, stored.
 
     A failure or pending value passes through without taking a step number,
@@ -62,14 +104,29 @@ def step(f: Any = None, value: Any = MISSING, /, *, name: str | None = None) -> 
     workflow a persistent step taking any arguments, whose failure is raised
     when called directly and is a value when threaded through ``pipe``;
     outside a workflow a plain call.
+
+    ``retries=N`` tries a failing step up to N more times, waiting
+    ``backoff`` seconds (default 1) before the first retry and twice as long
+    before each next one, for failures that are one of ``retry_on`` (default
+    ``Exception``); ``retry=waku.RetryPolicy(...)`` sets every detail
+    instead. ``timeout`` (seconds) ends an attempt that runs longer with a
+    ``StepTimeoutError`` failure. Waits between attempts are durable.
     """
+    policy = policy_of(retry, retries, backoff, retry_on)
+    name = step_name(name)
+    limit = None if timeout is None else seconds(timeout, "timeout", allow_zero=False)
     if f is None:
-        return lambda fn: StepFunction(fn, name=name)
+        return lambda fn: StepFunction(fn, name=name, retry=policy, timeout=limit)
     if value is MISSING:
-        return StepFunction(f, name=name)
+        return StepFunction(f, name=name, retry=policy, timeout=limit)
+    if policy is not None or limit is not None:
+        function = name or function_name(f)
+        if is_async(f):
+            return step_with_policy_async(f, value, function, policy, limit)
+        return step_with_policy(f, value, function, policy, limit)
     if is_async(f):
-        return step_awaitable(f, value)
-    return carry_out(f, value)
+        return step_awaitable(f, value, name)
+    return carry_out(f, value, name)
 
 
 def step_until(f: Callable[[Any], Any], check: Callable[[Any], Any], value: Any, /) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,12 @@ def expense_flow(expense: dict[str, Any]) -> object:
     return waku.pipe(expense, waku.step(reserve), waku.step(ask_manager), waku.step(pay))
 
 
+def nap_flow(order: dict[str, Any]) -> object:
+    return waku.pipe(order, waku.step(reserve), functools.partial(waku.sleep, 3600))
+
+
 waku.register_workflow("orders", order_flow)
+waku.register_workflow("naps", nap_flow)
 waku.register_workflow("expenses", expense_flow)
 
 SCRIPT = "<script>alert('owned')</script>"

@@ -91,6 +91,16 @@ def test_a_waiting_step_is_drawn_and_explained(dashboard: Dashboard) -> None:
     assert 'action="/cancel"' in body
 
 
+def test_a_sleeping_step_runs_to_now_and_says_when_it_wakes(dashboard: Dashboard) -> None:
+    order = {"id": 9, "total": 1}
+    waku.run_callback_workflow("naps", order, workflow_id="nap-9", store=dashboard.store)
+    body = get(dashboard.url, workflow_path("naps", "nap-9")).body
+    assert re.search(r'data-step="2" data-status="sleeping"', body)
+    assert re.search(r"sleeps until \d{4}-\d\d-\d\d \d\d:\d\d", body)
+    assert "<h3>wakes at</h3>" in body
+    assert ids_on(get(dashboard.url, "/?status=sleeping").body) == ["nap-9"]
+
+
 def test_every_stored_value_is_escaped(dashboard: Dashboard) -> None:
     listing = get(dashboard.url, "/").body
     page = get(dashboard.url, workflow_path("orders", SCRIPT)).body

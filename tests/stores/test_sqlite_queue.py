@@ -109,7 +109,7 @@ PLANS = {
     "LIVE_LEASES_OF": [LEASED],
     "CLAIM": ["SEARCH workflows USING PRIMARY KEY (workflow_name=? AND workflow_id=?)"],
 }
-PARAMS = {"now": 1.0, "n": 2, "host": "h:", "queue": "q", "limit": 5, "process": "h:1:"}
+PARAMS = {"now": 1.0, "due": 1.0, "n": 2, "host": "h:", "queue": "q", "limit": 5, "process": "h:1:"}
 PARAMS.update(owner="o", expires=2.0, name="wf", id="1")
 
 

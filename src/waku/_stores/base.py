@@ -287,6 +287,7 @@ STEP_STATUS = {
     ord("E"): "failed",
     ord("W"): "waiting",
     ord("C"): "delivered",
+    ord("T"): "sleeping",
     ord("X"): "cancelled",
 }
 

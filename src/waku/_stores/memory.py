@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from .. import _clock
 from .._codec import Codec, JsonCodec
 from .._errors import InvalidTokenError, StoreError, TokenAlreadyUsedError
 from .base import (
@@ -360,7 +361,7 @@ class MemoryStore:
         """Orphan candidates, due wake-ups by wake time, queued on ``served`` oldest first."""
         workflows = self._workflows
         yield from (key for key, record in workflows.items() if record.status == "running")
-        wall = time.time()
+        wall = _clock.now()  # wake times are workflow time: a test clock moves them
         due = sorted(
             (record.wake_at, key)
             for key, record in workflows.items()

@@ -16,6 +16,7 @@ import contextlib
 import sqlite3
 from collections.abc import Mapping
 
+from .. import _clock
 from . import sqlite_rows as sql
 from .base import HOST
 from .claims import Candidate, Picker
@@ -59,7 +60,7 @@ ORDER BY created_at
 """
 DUE = f"""
 SELECT {_CANDIDATE} FROM workflows INDEXED BY workflows_by_wake
-WHERE status IN ('waiting', 'sleeping') AND wake_at <= :now AND {_MAYBE_FREE}
+WHERE status IN ('waiting', 'sleeping') AND wake_at <= :due AND {_MAYBE_FREE}
 ORDER BY wake_at
 """
 QUEUED = f"""
@@ -96,6 +97,7 @@ def enqueue(
 def pick(conn: sqlite3.Connection, picker: Picker, concurrency: Mapping[str, int]) -> None:
     """Offer the picker every candidate in claim order (see ``claims``); reads only."""
     params: dict[str, object] = {"now": picker.now, "n": len(HOST) + 1, "host": f"{HOST}:"}
+    params["due"] = _clock.now()  # wake times are workflow time (a test clock moves them)
     # Dead processes of this host, whose runs are orphans although their leases have not expired.
     running = [owner for (owner,) in conn.execute(RUNNING_PROCESSES, params)]
     dead = [owner.rstrip(_HEX) for owner in running if picker.dead(owner)]

@@ -158,7 +158,8 @@ form.row input[name="payload"], form.row input[name="reason"] { flex: 1 1 14rem;
 .timeline text.inbar { fill: #fff; font-weight: 600; }
 .timeline text.axis { fill: #6b7280; font-size: 11px; }
 .timeline line.grid { stroke: #eceef1; }
-.timeline rect.bar.waiting, .timeline rect.bar.running { stroke-dasharray: 4 3; stroke: #1d2026;
+.timeline rect.bar.waiting, .timeline rect.bar.running,
+.timeline rect.bar.sleeping { stroke-dasharray: 4 3; stroke: #1d2026;
   stroke-width: .6; }
 .legend { display: flex; gap: .8rem; font-size: .8rem; margin: .3rem 0; flex-wrap: wrap; }
 .legend i { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px;

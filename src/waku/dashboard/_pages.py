@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import waku
 
 from ._html import badge, duration, page, pretty, short, status_name, text, url, when
-from ._timeline import timeline
+from ._timeline import OPEN, timeline
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 DASH = "\u2013"
@@ -211,7 +211,7 @@ def _callback_forms(info: waku.WorkflowInfo, csrf: str) -> str:
 def _step(step: waku.StepInfo, now: dt.datetime) -> str:
     took = None
     if step.started_at is not None:
-        end = step.finished_at or (now if step.status in ("running", "waiting") else None)
+        end = step.finished_at or (now if step.status in OPEN else None)
         took = None if end is None else (end - step.started_at).total_seconds()
     attempts = f"{step.attempts} attempt{'s' if step.attempts != 1 else ''}"
     head = (
@@ -222,6 +222,8 @@ def _step(step: waku.StepInfo, now: dt.datetime) -> str:
     parts = []
     if step.step == 0 or step.input is not None:
         parts.append(f"<h3>input</h3><pre>{text(pretty(step.input))}</pre>")
+    if step.status == "sleeping":
+        parts.append(f"<h3>wakes at</h3><pre>{text(step.output)}</pre>")
     if step.step > 0 and step.status == "succeeded":
         parts.append(f"<h3>output</h3><pre>{text(pretty(step.output))}</pre>")
     if step.error is not None:

@@ -1,9 +1,10 @@
 """A workflow's steps as bars on a time axis: inline SVG, no script.
 
 Each step is one row: a bar from when its last attempt started to when it
-finished, coloured by status. A step still running or waiting for its
-callback has no end yet, so its bar runs to now, dashed. The attempts are
-counted beside the step's name, and each bar links to the step's details.
+finished, coloured by status. A step still running, waiting for its
+callback or sleeping has no end yet, so its bar runs to now, dashed (a
+sleep says when it wakes). The attempts are counted beside the step's name,
+and each bar links to the step's details.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 import waku
 
-from ._html import duration, text
+from ._html import duration, text, when
 
 WIDTH = 1000
 LABELS = 250  # the left column: step number, function and attempts
@@ -23,6 +24,7 @@ TOP = 22
 TICKS = 5
 
 Scale = Callable[[dt.datetime], float]
+OPEN = ("running", "waiting", "sleeping")  # no end yet: drawn up to now
 
 
 def timeline(info: waku.WorkflowInfo, now: dt.datetime) -> str:
@@ -54,7 +56,7 @@ def _span(
     moments = [info.created_at, info.updated_at]
     for step in steps:
         moments += [m for m in (step.started_at, step.finished_at) if m is not None]
-        if step.finished_at is None and step.status in ("running", "waiting"):
+        if step.finished_at is None and step.status in OPEN:
             moments.append(now)
     return min(moments), max(moments)
 
@@ -81,7 +83,7 @@ def _row(step: waku.StepInfo, y: int, x: Scale, now: dt.datetime) -> str:
     label = f"{step.step}  {function}{attempts}"
     if len(label) > 34:
         label = label[:33] + "…"
-    open_ended = step.finished_at is None and step.status in ("running", "waiting")
+    open_ended = step.finished_at is None and step.status in OPEN
     began = step.started_at
     ended = now if open_ended else step.finished_at
     title = (
@@ -104,6 +106,9 @@ def _row(step: waku.StepInfo, y: int, x: Scale, now: dt.datetime) -> str:
     note = {"failed": "✕ failed", "waiting": "waiting for callback", "running": "running"}.get(
         step.status, ""
     )
+    if step.status == "sleeping":
+        wakes = step.output
+        note = f"sleeps until {when(wakes)}" if isinstance(wakes, dt.datetime) else "sleeping"
     anchor, inside = "start", ""
     if note and note_x > WIDTH - 140:  # no room after the bar: write at its end, inside it
         note_x, anchor, inside = min(note_x - 10, WIDTH - RIGHT - 4), "end", ' class="inbar"'
