@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/sqlite.py
+	$(BIN)/python bench/postgres.py
 	$(BIN)/python bench/async.py
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/values.py

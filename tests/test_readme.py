@@ -29,7 +29,7 @@ import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
-NOT_RUN: dict[str, str] = {}
+NOT_RUN: dict[str, str] = {"PostgreSQL store": "needs a PostgreSQL server"}
 """Headings of the blocks marked ``<!-- not run: reason -->``, with why."""
 
 TIMEOUT = 60

@@ -1,6 +1,10 @@
 """Waku: durable workflows. Every step's result is persisted, so an interrupted
 workflow resumes from its first incomplete step instead of starting over."""
 
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from . import (
     _waker,  # noqa: F401  (wakes suspended workflows of this process when due)
     testing,
@@ -56,6 +60,9 @@ from ._sync import idempotency_key, run_workflow, step, step_until
 from ._waits import sleep, sleep_async, sleep_until, sleep_until_async
 from ._worker import Worker, WorkerStopping
 
+if _TYPE_CHECKING:
+    from ._stores.postgres import PostgresStore
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -71,6 +78,7 @@ __all__ = [
     "NonDeterminismError",
     "NotInWorkflowError",
     "PickleCodec",
+    "PostgresStore",
     "QueueStore",
     "RecordKind",
     "Recovered",
@@ -136,3 +144,14 @@ __all__ = [
     "then",
     "workflow",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    # PostgresStore loads on first use, so that `import waku` never imports psycopg.
+    if name == "PostgresStore":
+        return _import_module("waku._stores.postgres").PostgresStore
+    raise AttributeError(f"module 'waku' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "PostgresStore"})

@@ -18,6 +18,7 @@ import pytest
 import waku
 from waku import StepStore
 
+from ..postgres_support import throwaway_store, throwaway_url
 from ..readme_store import DictStore
 
 STATUSES = "statuses"
@@ -59,6 +60,14 @@ KINDS: tuple[StoreKind, ...] = (
         lambda folder: waku.SQLiteStore(folder / "waku.db"),
         frozenset({STATUSES, LEASES, INSPECT, QUEUE}),
         url=lambda folder: f"sqlite:///{folder.resolve() / 'waku.db'}",
+    ),
+    # A schema of its own, dropped on close. lease_wait: a test that re-runs a workflow the
+    # moment its background run finishes waits for that run's lease release.
+    StoreKind(
+        "postgres",
+        lambda _: throwaway_store(lease_wait=1.0),
+        frozenset({STATUSES, LEASES, INSPECT}),
+        url=throwaway_url,
     ),
 )
 

@@ -86,7 +86,7 @@ def test_a_bad_option_value_names_the_option_the_value_and_the_url(
         ("memory://?codec=pickle", "memory:// takes no options"),
         ("memory://somewhere", "memory:// takes no path"),
         ("memory:///", "memory:// takes no path"),
-        ("postgres://db", r"Unknown store URL.*memory://, sqlite://"),
+        ("mysql://db", r"Unknown store URL.*memory://, postgres://, postgresql://, sqlite://"),
         ("waku.db", "Unknown store URL"),
     ],
 )

@@ -10,6 +10,8 @@ from .._errors import StoreError
 # scheme -> (module, class); a module is imported only when its scheme is used.
 SCHEMES: dict[str, tuple[str, str]] = {
     "memory": ("waku._stores.memory", "MemoryStore"),
+    "postgres": ("waku._stores.postgres", "PostgresStore"),
+    "postgresql": ("waku._stores.postgres", "PostgresStore"),
     "sqlite": ("waku._stores.sqlite", "SQLiteStore"),
 }
 

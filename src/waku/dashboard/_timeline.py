@@ -106,6 +106,8 @@ def _row(step: waku.StepInfo, y: int, x: Scale, now: dt.datetime) -> str:
     note = {"failed": "✕ failed", "waiting": "waiting for callback", "running": "running"}.get(
         step.status, ""
     )
+    if not bar and step.status == "succeeded":
+        note = "stored result reused, not run here"
     if step.status == "sleeping":
         wakes = step.output
         note = f"sleeps until {when(wakes)}" if isinstance(wakes, dt.datetime) else "sleeping"
