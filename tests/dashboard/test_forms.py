@@ -157,3 +157,10 @@ def test_a_callback_form_needs_the_servers_token_too(dashboard: Dashboard) -> No
     form = form_for(dashboard, "expenses", "expense-3") | {"token": tokens[-1], "csrf": "x"}
     assert post(dashboard.url, "/complete", form).status == 403
     assert status(dashboard, "expenses", "expense-3") == "waiting"
+
+
+def test_a_form_too_large_or_of_unknown_length_is_refused(dashboard: Dashboard) -> None:
+    form = form_for(dashboard, "expenses", "expense-3")
+    assert post(dashboard.url, "/cancel", form, **{"Content-Length": "70000"}).status == 413
+    assert post(dashboard.url, "/cancel", form, **{"Content-Length": "-5"}).status == 400
+    assert status(dashboard, "expenses", "expense-3") == "waiting"

@@ -203,7 +203,13 @@ class _Handler(BaseHTTPRequestHandler):
         if origin is None and referer is not None and not referer.startswith(expected + "/"):
             self.send_text(HTTPStatus.FORBIDDEN, "Refused: the form came from another site.")
             return None
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.send_text(HTTPStatus.BAD_REQUEST, "Refused: bad Content-Length.")
+            return None
         if length > MAX_FORM:
             self.send_text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Refused: form too large.")
             return None
@@ -223,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_body(status, body.encode(), "text/html; charset=utf-8")
 
     def send_text(self, status: HTTPStatus, message: str) -> None:
+        if status >= 400:
+            self.close_connection = True  # a refused request's body may be left unread
         self.send_body(status, (message + "\n").encode(), "text/plain; charset=utf-8")
 
     def send_body(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
