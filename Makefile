@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/async.py
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/values.py
+	$(BIN)/python bench/dashboard.py
 
 bench-async: $(STAMP)
 	$(BIN)/python bench/async.py

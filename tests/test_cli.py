@@ -7,7 +7,6 @@ waku`` on it: what it prints, its JSON, its exit code, its error line.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pty
@@ -261,9 +260,6 @@ def test_ui_help(cli: Cli) -> None:
     assert "127.0.0.1" in shown.out
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("waku.dashboard") is None, reason="the dashboard is not in this tree"
-)
 def test_ui_serves_the_dashboard_and_warns_off_loopback(cli: Cli) -> None:
     command = [sys.executable, "-m", "waku", "ui", "--store", cli.url, "--port", "0"]
     server = subprocess.Popen(

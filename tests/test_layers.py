@@ -12,7 +12,7 @@ PACKAGE = Path(waku.__file__).parent
 # Each private module's layer; a module may import only from lower layers.
 # ``_stores`` and ``_codec`` are packages of one layer each: their modules
 # import each other and lower layers only.
-PACKAGES = {"_stores", "_codec", "cli"}
+PACKAGES = {"_stores", "_codec", "cli", "dashboard"}
 LAYERS: dict[str, int] = {
     "_errors": 0,
     "_clock": 0,
@@ -67,15 +67,19 @@ def unit(module: str) -> str:
     return module.split(".", maxsplit=1)[0]
 
 
-def imported(module: str, node: ast.ImportFrom) -> list[str]:
-    """The ``waku`` modules an import statement reaches (relative or absolute)."""
+def imported(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The ``waku`` modules an import statement reaches (relative or absolute).
+
+    ``import waku`` and ``from waku import name`` reach ``__init__``.
+    """
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+        return [n.removeprefix("waku").removeprefix(".") or "__init__" for n in names if _ours(n)]
     if node.level == 0:
         base = node.module or ""
-        if base == "waku":
-            return ["__init__"]  # ``from waku import step``: the public API
-        if not base.startswith("waku."):
+        if not _ours(base):
             return []
-        base = base.removeprefix("waku.")
+        base = base.removeprefix("waku").removeprefix(".") or "__init__"
     else:
         package = module.split(".")[: -node.level] if module != "__init__" else []
         if module.endswith("__init__"):
@@ -84,6 +88,10 @@ def imported(module: str, node: ast.ImportFrom) -> list[str]:
     if base:
         return [base]
     return [alias.name for alias in node.names]  # ``from . import _waker``
+
+
+def _ours(name: str) -> bool:
+    return name == "waku" or name.startswith("waku.")
 
 
 def test_every_module_has_a_layer() -> None:
@@ -95,7 +103,7 @@ def test_imports_only_go_down_the_layers() -> None:
     upward = []
     for module, tree in modules().items():
         for node in ast.walk(tree):
-            if not isinstance(node, ast.ImportFrom):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             for target in imported(module, node):
                 source_unit, target_unit = unit(module), unit(target)
@@ -150,3 +158,12 @@ def test_the_checks_see_an_upward_import() -> None:
     assert isinstance(public, ast.ImportFrom)
     assert imported("cli.commands", public) == ["__init__"]
     assert LAYERS[unit("cli.commands")] > LAYERS["__init__"]
+    (public,) = ast.parse("import waku\n").body
+    assert isinstance(public, ast.Import)
+    assert imported("_inspect", public) == ["__init__"]
+    assert imported("dashboard._pages", public) == ["__init__"]
+    (names,) = ast.parse("from waku import get_workflow\n").body
+    assert isinstance(names, ast.ImportFrom)
+    assert imported("_runtime", names) == ["__init__"]
+    assert LAYERS[unit("__init__")] >= LAYERS[unit("_runtime")]
+    assert LAYERS[unit("__init__")] < LAYERS[unit("dashboard._server")]

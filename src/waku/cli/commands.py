@@ -13,14 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import waku
+from waku.dashboard import serve
 
 from .output import emit_json, progress, shown, status_text, summary, table, took, when
-
-try:  # the dashboard needs the ``ui`` extra; every other command works without it
-    from waku.dashboard import serve  # type: ignore[import-not-found, unused-ignore]
-except ImportError as error:
-    serve = None
-    _no_dashboard = str(error)
 
 
 class CliError(Exception):
@@ -280,8 +275,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    if serve is None:
-        raise CliError(f"the dashboard is not available ({_no_dashboard})")
     if not is_loopback(args.host):
         print(
             f"waku: warning: serving the dashboard on {args.host}, reachable from other "
