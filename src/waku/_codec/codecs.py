@@ -42,6 +42,9 @@ class Codec(Protocol):
         ...
 
 
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
 class JsonCodec:
     """The safe default: tagged JSON that decodes without running user code."""
 
@@ -49,6 +52,8 @@ class JsonCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode ``value``; SerializationError names the unsupported type and where."""
+        if type(value) in _SCALARS:  # nothing in it can be a large byte string to splice
+            return _JSON_ENCODER.encode(encode_tree(value)).encode()
         blobs: list[memoryview] = []
         token = SPLICED.set(blobs)
         try:
