@@ -21,7 +21,7 @@ from ._flow import is_async, is_failure
 from ._records import function_name
 from ._registry import lookup, register_workflow
 from ._result import WorkflowResult
-from ._runtime import WorkflowHandle, enqueue_input
+from ._runtime import WorkflowHandle, enqueue_input, start
 from ._stores.base import StepStore
 
 P = ParamSpec("P")
@@ -108,18 +108,7 @@ class Workflow(Generic[P, R]):
     def start(self, *args: Any, **kwargs: Any) -> WorkflowHandle:
         """Run on a thread of its own; returns its handle at once."""
         workflow_id, store = kwargs.pop("workflow_id", None), kwargs.pop("store", None)
-        run = new_run(self.name, workflow_id, store)
-        body = Body(lookup(self.name), True, (args, kwargs))
-        outcome: Future[WorkflowResult] = Future()
-
-        def go() -> None:
-            try:
-                outcome.set_result(execute_any(run, body))
-            except BaseException as error:
-                outcome.set_exception(error)
-
-        threading.Thread(target=go, name=f"waku-{self.name}", daemon=True).start()
-        return WorkflowHandle(run.name, run.id, run.store, outcome)
+        return start(new_run(self.name, workflow_id, store), (args, kwargs))
 
     @overload
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle: ...

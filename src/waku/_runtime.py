@@ -17,6 +17,7 @@ from typing import Any
 from . import _clock
 from ._config import resolve_store
 from ._context import Run, new_run
+from ._drive import Body, execute_any
 from ._engine import where
 from ._errors import (
     StoreError,
@@ -207,13 +208,17 @@ def fork(
     return start(fork_run)
 
 
-def start(run: Run) -> WorkflowHandle:
-    """Run a registered workflow on a thread of its own; its handle at once."""
+def start(run: Run, payload: Any = None) -> WorkflowHandle:
+    """Run a registered workflow on a thread of its own; its handle at once.
+
+    ``payload`` is its start payload, stored unless a stored one wins.
+    """
+    body = Body(lookup(run.name), True, payload)
     outcome: Future[WorkflowResult] = Future()
 
     def go() -> None:
         try:
-            outcome.set_result(resume(run))
+            outcome.set_result(execute_any(run, body))
         except BaseException as error:
             outcome.set_exception(error)
 
