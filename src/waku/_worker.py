@@ -22,6 +22,7 @@ from ._lifecycle import live_runs
 from ._runtime import capability, new_work, run_claimed
 from ._runtime import limits as checked_limits
 from ._stores.base import ChangeSignal, QueueStore, StepStore, new_owner, traits
+from ._stores.claims import queue_set
 
 log = logging.getLogger("waku")
 
@@ -54,8 +55,7 @@ class Worker:
         limits: Mapping[str, int] | None = None,
         poll_interval: float = 0.5,
     ) -> None:
-        if isinstance(queues, str):
-            raise TypeError("queues is a sequence of queue names, e.g. queues=('default',)")
+        queue_set(queues)  # refuses a lone string, as every claim would
         if concurrency < 1:
             raise ValueError(f"concurrency must be 1 or more, not {concurrency!r}")
         if poll_interval <= 0:
